@@ -1,0 +1,111 @@
+"""The canonical tables: the data contract every loader enforces.
+
+Each table is described as plain data (a TableSpec), so validation is one generic
+routine and the contract can be printed, documented and tested in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tipdrift.vocab import CASE_TYPES, EVENT_KINDS, OUTCOMES
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Columns, types and row rules of one canonical table."""
+
+    kind: str
+    id_column: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    # required columns whose value may not be blank on a row
+    not_null: tuple[str, ...] = ()
+    vocab: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    integers: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    # (earlier, later): a row where later < earlier is rejected
+    date_order: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+ARRESTS = TableSpec(
+    kind="arrests",
+    id_column="arrest_id",
+    required=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
+    optional=("agency",),
+    dates=("arrest_date",),
+    not_null=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
+    vocab={"case_type": CASE_TYPES},
+)
+
+PROSECUTIONS = TableSpec(
+    kind="prosecutions",
+    id_column="prosecution_id",
+    required=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
+    optional=("arrest_id",),
+    dates=("filing_date",),
+    not_null=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
+    vocab={"case_type": CASE_TYPES},
+)
+
+DISPOSITIONS = TableSpec(
+    kind="dispositions",
+    id_column="disposition_id",
+    required=("disposition_id", "person_id", "disposition_date", "outcome"),
+    optional=("prosecution_id", "sentence_months"),
+    dates=("disposition_date",),
+    not_null=("disposition_id", "person_id", "disposition_date", "outcome"),
+    vocab={"outcome": OUTCOMES},
+    numbers=("sentence_months",),
+)
+
+CASES = TableSpec(
+    kind="cases",
+    id_column="case_id",
+    required=("case_id", "org_id", "opened_date", "case_type"),
+    optional=("closed_date", "country", "services"),
+    dates=("opened_date", "closed_date"),
+    not_null=("case_id", "org_id", "opened_date", "case_type"),
+    vocab={"case_type": CASE_TYPES},
+    integers=("services",),
+    date_order=(("opened_date", "closed_date"),),
+)
+
+CONTEXT = TableSpec(
+    kind="context",
+    id_column="event_id",
+    required=("event_id", "unit", "date", "kind", "description", "source"),
+    optional=("end_date", "case_types"),
+    dates=("date", "end_date"),
+    not_null=("event_id", "unit", "date", "kind"),
+    vocab={"kind": EVENT_KINDS},
+    date_order=(("date", "end_date"),),
+)
+
+SPECS: dict[str, TableSpec] = {s.kind: s for s in (ARRESTS, PROSECUTIONS, DISPOSITIONS, CASES, CONTEXT)}
+
+# Reason codes written to the rejected table (documented in README).
+REASONS: dict[str, str] = {
+    "missing_value": "a required value is blank",
+    "bad_date": "the date cannot be parsed as YYYY-MM-DD (or the mapping's date_format)",
+    "implausible_date": "the date is before 1900-01-01",
+    "future_date": "the date is after the extract date (as_of)",
+    "date_order": "an end date precedes its start date",
+    "unknown_label": "a label is not in the vocabulary and not mapped",
+    "bad_number": "a number cannot be parsed or is negative",
+    "duplicate_record": "an exact copy of an earlier row (the first copy is kept)",
+    "conflicting_duplicate_id": "the id occurs on rows that disagree (all copies rejected)",
+}
+
+
+def spec_for(kind: str) -> TableSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        from tipdrift.errors import ParameterError
+
+        raise ParameterError(f"unknown table kind '{kind}'; expected one of {', '.join(SPECS)}") from None
