@@ -64,6 +64,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if _report_unmapped(res.summary) else 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from tipdrift.drift import run_drift, shifts_table, write_json
+
+    doc, loaded = run_drift(
+        args.table, kind=args.kind, unit=args.unit, date=args.date, category=args.category, freq=args.freq,
+        penalty=_penalty(args.penalty), min_size=args.min_size, alpha=args.alpha, n_boot=args.n_boot, seed=args.seed,
+        pooled=args.pooled, context=args.context, as_of=args.as_of, reporting_lag=args.reporting_lag,
+        mapping=args.mapping, volume=not args.no_volume)
+    _print_load_summary(loaded.summary)
+    _report_unmapped(loaded.summary)
+    write_json(doc, args.out)
+    sparse = [s["unit"] for s in doc["series"] if s["status"] != "analysed"]
+    print(f"{len(doc['series'])} series ({len(sparse)} too sparse{': ' + ', '.join(sparse) if sparse else ''}); "
+          f"{len(doc['shifts'])} significant shifts -> {args.out}")
+    for w in doc.get("context", {}).get("warnings", []):
+        print(w, file=sys.stderr)
+    with pl.Config(tbl_rows=200, tbl_width_chars=200, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+        print(shifts_table(doc))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from tipdrift.review import format_review, load_reviews, load_shifts, review
+
+    doc = load_shifts(args.shifts)
+    result = review(doc, load_reviews(args.acknowledged) if args.acknowledged else None)
+    if args.format == "json":
+        print(json.dumps(result, indent=1))
+    else:
+        print(format_review(result))
+    return 1 if args.strict and result["unexplained_unacknowledged"] else 0
+
+
+def _penalty(value: str) -> str | float:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tipdrift.load import load_table
 
@@ -89,6 +129,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     arrests = loaded["arrests"].accepted
     print(f"{arrests.height} arrests of {arrests['person_id'].n_unique()} persons in "
           f"{arrests['jurisdiction'].n_unique()} jurisdictions, {arrests['arrest_date'].min()} to {arrests['arrest_date'].max()}")
+
+    print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
+    from tipdrift.drift import run_drift, shifts_table, write_json
+    from tipdrift.review import format_review, review
+
+    doc, _ = run_drift(_find_table(data, "cases"), pooled=True, context=args.context, as_of=args.as_of)
+    write_json(doc, out / "shifts.json")
+    sparse = [s["unit"] for s in doc["series"] if s["status"] != "analysed"]
+    print(f"{len(doc['series'])} series analysed ({len(sparse)} too sparse); {len(doc['shifts'])} significant shifts "
+          f"(BH-adjusted p <= {doc['parameters']['alpha']}) -> {out / 'shifts.json'}")
+    with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
+        print(shifts_table(doc))
+
+    print("\n-- 4. review: every shift with its recorded context")
+    print(format_review(review(doc)))
     return 0
 
 
@@ -117,6 +172,34 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--rejected", default=None, help="write the rejected rows to this CSV")
     v.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
     v.set_defaults(func=cmd_validate)
+
+    dr = sub.add_parser("drift", help="detect shifts in the case-type mix (and volume) of each unit -> shifts.json")
+    dr.add_argument("table", help="cases, arrests or prosecutions table (CSV, Parquet, .xlsx)")
+    dr.add_argument("--kind", choices=("cases", "arrests", "prosecutions"), default=None, help="table kind (default: from its id column)")
+    dr.add_argument("--unit", default=None, help="unit column (default org_id for cases, jurisdiction otherwise)")
+    dr.add_argument("--date", default=None, help="event date column (default opened_date / arrest_date / filing_date)")
+    dr.add_argument("--category", default="case_type", help="category column (default case_type)")
+    dr.add_argument("--freq", choices=("month", "quarter", "year"), default="month")
+    dr.add_argument("--penalty", default="mbic", help="bic, mbic (default) or a positive number")
+    dr.add_argument("--min-size", type=int, default=6, help="minimum segment length in periods (default 6)")
+    dr.add_argument("--alpha", type=float, default=0.05, help="significance level after BH adjustment (default 0.05)")
+    dr.add_argument("--n-boot", type=int, default=199, help="bootstrap replicates (default 199)")
+    dr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    dr.add_argument("--pooled", action="store_true", help="also analyse the all-units series and decompose its shifts")
+    dr.add_argument("--context", default=None, help="context log folder or file: annotate shifts with events")
+    dr.add_argument("--as-of", default=None, help="extract date (default: latest date in the table)")
+    dr.add_argument("--reporting-lag", type=int, default=0, help="periods before as-of still incomplete, excluded (default 0)")
+    dr.add_argument("--mapping", default=None, help="YAML mapping of source columns and labels")
+    dr.add_argument("--no-volume", action="store_true", help="skip volume (total cases) shifts")
+    dr.add_argument("--out", required=True, help="shifts.json to write")
+    dr.set_defaults(func=cmd_drift)
+
+    rv = sub.add_parser("review", help="one line per shift with its status and context; --strict gates on unexplained")
+    rv.add_argument("shifts", help="shifts.json from `tipdrift drift`")
+    rv.add_argument("--acknowledged", default=None, help="reviews.csv: unit, period, reviewer, note")
+    rv.add_argument("--strict", action="store_true", help="exit 1 if any shift is unexplained and not acknowledged")
+    rv.add_argument("--format", choices=("text", "json"), default="text")
+    rv.set_defaults(func=cmd_review)
 
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic data")
     d.add_argument("--data", default="data/synthetic", help="folder with arrests, prosecutions, dispositions, cases")

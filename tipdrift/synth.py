@@ -307,8 +307,8 @@ def _case_mix(rng: np.random.Generator, cfg: SynthConfig) -> tuple[pl.DataFrame,
     org_ids = [f"ORG{i:03d}" for i in range(1, n_orgs + 1)] + ["ORG_JOIN"]
     for oi, org in enumerate(org_ids):
         joiner = org == "ORG_JOIN"
-        lam = 55.0 if joiner else float(np.exp(rng.uniform(np.log(8), np.log(70))))
-        p0 = np.array([0.65, 0.15, 0.10, 0.0, 0.10, 0.0]) if joiner else rng.dirichlet(BASE_MIX_ALPHA)
+        lam = 200.0 if joiner else float(np.exp(rng.uniform(np.log(8), np.log(70))))
+        p0 = np.array([0.75, 0.08, 0.07, 0.0, 0.10, 0.0]) if joiner else rng.dirichlet(BASE_MIX_ALPHA)
         p0 = np.maximum(p0, 0.0)
         first = join_idx if joiner else 0
         # Planted shifts: 0, 1 or 2, at least 30 months apart and 18 from the ends.
@@ -347,8 +347,9 @@ def _case_mix(rng: np.random.Generator, cfg: SynthConfig) -> tuple[pl.DataFrame,
         # Volume: some units change their caseload (a staffing or coverage change, or nothing logged).
         lam_t = np.full(T, lam)
         vol_shift = None
-        if not joiner and rng.random() < 0.25:
-            tv = int(rng.integers(24, T - 24))
+        tv = int(rng.integers(24, T - 24))
+        # Kept 24+ months from the mix shifts, so a volume event never sits in a mix shift's window.
+        if not joiner and rng.random() < 0.25 and all(abs(tv - t) >= 24 for t in taus):
             factor = float(rng.choice([0.5, 1.8, 2.2]))
             lam_t[tv:] *= factor
             vcause = str(rng.choice(["staffing", "coverage", "none"]))

@@ -1,0 +1,74 @@
+"""Context log validation and attaching events to shifts."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from conftest import write_csv
+from tipdrift.context import attach_context, chance_rates, context_without_shift, load_context
+
+HEADER = ["event_id", "unit", "date", "kind", "description", "source", "end_date", "case_types"]
+
+
+def _shift(unit: str = "ORG1", period: str = "2019-06-01", ci: tuple[str, str] = ("2019-05-01", "2019-07-01"),
+           moved: tuple[str, ...] = ("forced_labour",)) -> dict:
+    return {"unit": unit, "kind": "mix", "period": period, "ci": list(ci),
+            "effect": {"tvd": 0.2, "moved": [{"category": c, "change": 0.2} for c in moved]},
+            "annotations": [], "status": "unexplained"}
+
+
+def _events(rows: list[list[str]], tmp_path: Path) -> pl.DataFrame:
+    return load_context(write_csv(tmp_path / "events.csv", HEADER, rows)).events
+
+
+def test_validation_reports_file_and_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "events.csv", HEADER, [
+        ["E1", "ORG1", "2019-01-01", "funding", "grant", "log", "", ""],
+        ["E1", "ORG1", "2019-02-01", "funding", "grant again", "log", "", ""],   # conflicting duplicate id
+        ["E2", "ORG1", "2019-01-01", "rumour", "x", "log", "", ""],              # unknown kind
+        ["E3", "ORG1", "01/02/2019", "legal", "x", "log", "", ""],               # unparseable date
+        ["E4", "ORG1", "2019-05-01", "legal", "x", "log", "2019-04-01", ""],     # end before start
+        ["E5", "NOWHERE", "2019-05-01", "legal", "x", "log", "", ""],            # unit in no data
+    ])
+    log = load_context(path, known_units=["ORG1"])
+    got = {(r["record_id"], r["reason"], r["row"]) for r in log.load.rejected.iter_rows(named=True)}
+    assert got == {("E1", "conflicting_duplicate_id", 2), ("E1", "conflicting_duplicate_id", 3),
+                   ("E2", "unknown_label", 4), ("E3", "bad_date", 5), ("E4", "date_order", 6)}
+    assert log.events["event_id"].to_list() == ["E5"]
+    assert len(log.warnings) == 1 and "row 7" in log.warnings[0] and str(path) in log.warnings[0]
+
+
+def test_windows_by_kind_around_the_interval(tmp_path: Path) -> None:
+    ev = _events([
+        ["F1", "ORG1", "2018-06-10", "funding", "grant", "log", "", "forced_labour"],   # 11 months before ci_low: in
+        ["F2", "ORG1", "2018-03-10", "funding", "old grant", "log", "", ""],            # 14 months before: out
+        ["D1", "ORG1", "2019-08-20", "definition", "new form", "log", "", ""],          # ci_high + 1 month: in
+        ["D2", "ORG1", "2019-03-20", "definition", "older form", "log", "", ""],        # ci_low - 2 months: out
+        ["X1", "ORG2", "2019-06-01", "funding", "other unit", "log", "", ""],           # other unit: out
+        ["S1", "*", "2019-05-15", "legal", "national law", "log", "", "sexual_exploitation"],  # types do not match: out
+    ], tmp_path)
+    s = attach_context([_shift()], ev)[0]
+    assert [a["event_id"] for a in s["annotations"]] == ["D1", "F1"]  # nearest first
+    assert s["status"] == "explained"
+    assert s["annotations"][1]["lag_days"] == (dt.date(2019, 6, 1) - dt.date(2018, 6, 10)).days
+    rest = {e["event_id"] for e in context_without_shift([s], ev)}
+    assert rest == {"F2", "D2", "X1", "S1"}
+
+
+def test_status_recording_only_and_unexplained(tmp_path: Path) -> None:
+    ev = _events([["D1", "ORG1", "2019-06-03", "data_system", "new CMS", "log", "", ""]], tmp_path)
+    a, b = attach_context([_shift(), _shift(unit="ORG2")], ev)
+    assert a["status"] == "artifact_compatible"
+    assert b["status"] == "unexplained" and b["annotations"] == []
+
+
+def test_chance_rate_grows_with_event_density(tmp_path: Path) -> None:
+    sparse = _events([["F1", "ORG1", "2015-01-01", "definition", "x", "log", "", ""]], tmp_path)
+    dense = _events([[f"F{i}", "ORG1", f"{2013 + i}-01-01", "funding", "x", "log", "", ""] for i in range(10)], tmp_path)
+    spans = {"ORG1": (dt.date(2013, 1, 1), dt.date(2024, 12, 1))}
+    lo = chance_rates([_shift()], sparse, spans)[0]
+    hi = chance_rates([_shift()], dense, spans)[0]
+    assert 0.0 < lo < 0.1
+    assert hi > 0.75  # ten yearly funding events in 12 years: most random placements hit a 16-month window

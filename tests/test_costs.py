@@ -1,0 +1,44 @@
+"""Cost classes: the formula, ruptures' factory finds them by name, matrix = error."""
+from __future__ import annotations
+
+import numpy as np
+import ruptures as rpt
+
+from tipdrift.costs import CostMultinomial, CostPoisson
+
+
+def test_multinomial_cost_is_the_profiled_negative_log_likelihood() -> None:
+    y = np.array([[3, 1, 0], [2, 2, 0], [0, 4, 1]])
+    c = CostMultinomial().fit(y)
+    nk = y.sum(0).astype(float)
+    n = nk.sum()
+    expected = -sum(x * np.log(x / n) for x in nk if x > 0)
+    assert np.isclose(c.error(0, 3), expected)
+    assert np.isclose(CostMultinomial(phi=2.0).fit(y).error(0, 3), expected / 2)
+    assert np.isclose(CostMultinomial(length_penalty=0.5).fit(y).error(0, 3), expected + 0.5 * np.log(3))
+
+
+def test_matrix_agrees_with_error_to_the_last_bit() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.poisson(4, size=(40, 5))
+    for cost in (CostMultinomial(phi=1.37, length_penalty=0.5), CostPoisson(phi=1.2)):
+        cost.fit(y)
+        m = cost.matrix(3)
+        for s, e in [(0, 3), (5, 40), (17, 29), (0, 40)]:
+            assert m[s, e] == cost.error(s, e)
+        assert np.isinf(m[4, 6])
+
+
+def test_ruptures_factory_finds_the_models_by_name() -> None:
+    import tipdrift.costs  # noqa: F401  (registers the classes)
+
+    algo = rpt.Pelt(model="multinomial", jump=1, min_size=5)
+    assert isinstance(algo.cost, CostMultinomial)
+    assert isinstance(rpt.Pelt(model="poisson").cost, CostPoisson)
+
+
+def test_poisson_cost() -> None:
+    y = np.array([2, 5, 3, 0])
+    c = CostPoisson().fit(y)
+    n, L = 10.0, 4
+    assert np.isclose(c.error(0, 4), n - n * np.log(n / L))

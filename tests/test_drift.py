@@ -1,0 +1,46 @@
+"""The drift job and its shifts.json contract."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tipdrift.cli import main
+
+
+def test_drift_cli_writes_the_contract_byte_identically(synth_dir: Path, tmp_path: Path, capsys) -> None:
+    args = ["drift", str(synth_dir / "cases.parquet"), "--pooled", "--context", str(synth_dir / "context_log"),
+            "--seed", "3"]
+    assert main(args + ["--out", str(tmp_path / "a.json")]) == 0
+    assert main(args + ["--out", str(tmp_path / "b.json")]) == 0
+    a, b = (tmp_path / "a.json").read_bytes(), (tmp_path / "b.json").read_bytes()
+    assert a == b
+    doc = json.loads(a)
+    assert set(doc) >= {"tipdrift_version", "parameters", "inputs", "series", "shifts", "context_without_shift"}
+    assert doc["inputs"][0]["rows"] > 0 and len(doc["inputs"][0]["sha256"]) == 64
+    assert {s["status"] for s in doc["series"]} <= {"analysed", "too_sparse"}
+    for s in doc["shifts"]:
+        assert s["kind"] in ("mix", "volume")
+        assert s["ci"][0] <= s["period"] <= s["ci"][1]
+        assert s["p_adjusted"] <= doc["parameters"]["alpha"]
+        assert s["p_adjusted"] >= s["p_value"]
+        assert s["status"] in ("explained", "artifact_compatible", "unexplained")
+        if s["kind"] == "mix":
+            assert abs(sum(s["before"].values()) - 1) < 1e-3 and abs(sum(s["after"].values()) - 1) < 1e-3
+    assert any("decomposition" in s for s in doc["shifts"] if s["unit"] == "(pooled)")
+
+
+def test_reporting_lag_and_sparse_units_are_in_the_output(tmp_path: Path) -> None:
+    import polars as pl
+
+    from tipdrift.drift import run_drift
+
+    rows = [("C%d" % i, "BIG", f"20{15 + i // 600}-{(i // 50) % 12 + 1:02d}-01", ["forced_labour", "other"][i % 2]) for i in range(3600)]
+    rows += [("S1", "SMALL", "2020-01-01", "other")]
+    path = tmp_path / "cases.csv"
+    pl.DataFrame(rows, schema=["case_id", "org_id", "opened_date", "case_type"], orient="row").write_csv(path)
+    doc, _ = run_drift(path, as_of="2020-12-31", reporting_lag=3, volume=False)
+    st = {s["unit"]: s for s in doc["series"]}
+    assert st["SMALL"]["status"] == "too_sparse" and st["SMALL"]["reason"]
+    assert doc["parameters"]["last_period_analysed"] == "2020-09-01"
+    assert doc["parameters"]["censored_from"] == "2020-10-01"
+    assert doc["inputs"][0]["rows"] == 3601

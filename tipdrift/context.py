@@ -1,0 +1,197 @@
+"""Context events and shifts (methods.md section 8).
+
+Each event kind has a window fixed before detection: an event qualifies for a shift when
+    ci_low - lead <= event date <= ci_high + lag
+in periods (months), the bounds read as whole months, so the window sits around the
+shift's location interval, not only its point estimate. Events for unit `*` apply to
+every unit; an event's `case_types`, when given, must intersect the categories that
+moved. A pooled shift also takes the events of the units the decomposition names as
+entering or leaving.
+
+Status: `artifact_compatible` when the decomposition calls a pooled shift a composition
+artefact or only recording events (definition, data_system) qualify; `explained` when a
+substantive event (funding, legal, policy, staffing, coverage, other) qualifies;
+`unexplained` otherwise.
+
+Chance rate: how often the shift would have looked annotated had the unit's event dates
+been moved by a random circular shift within its series (same offset for all of the
+unit's events, keeping their spacing). A high chance rate means the annotation says little.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tipdrift.load import LoadResult, load_tables
+from tipdrift.series import POOLED, CountSeries
+from tipdrift.vocab import RECORDING_KINDS
+
+# (lead, lag) in months by event kind: the defaults of methods.md section 8.
+DEFAULT_WINDOWS: dict[str, tuple[int, int]] = {
+    "funding": (12, 1),
+    "legal": (12, 1),
+    "policy": (12, 1),
+    "staffing": (6, 1),
+    "coverage": (3, 1),
+    "other": (3, 1),
+    "definition": (1, 1),
+    "data_system": (1, 1),
+}
+CHANCE_DRAWS = 500
+
+
+def _month(d: dt.date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+@dataclass
+class ContextLog:
+    """Validated events plus what loading found (rejected rows, warnings)."""
+
+    events: pl.DataFrame
+    load: LoadResult
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_context(path: str | Path, known_units: list[str] | None = None, as_of: dt.date | None = None) -> ContextLog:
+    """Load `context_log/*.csv` (or one file). Bad rows are rejected with file and row;
+    events for units that appear in no data are kept and reported as warnings."""
+    res = load_tables("context", path, as_of=as_of or dt.date(2999, 12, 31))
+    ev = res.accepted.with_columns(
+        pl.col("case_types").str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
+            pl.element().filter(pl.element() != "")).alias("case_types"))
+    warnings: list[str] = []
+    if known_units is not None:
+        known = set(known_units) | {"*"}
+        raw_rows = _rows_by_id(path)
+        for r in ev.filter(~pl.col("unit").is_in(list(known))).iter_rows(named=True):
+            src, row = raw_rows.get(r["event_id"], (str(path), None))
+            warnings.append(f"warning: {src}, row {row}, column 'unit': event {r['event_id']} names unit "
+                            f"'{r['unit']}', which appears in no data")
+    return ContextLog(events=ev, load=res, warnings=warnings)
+
+
+def _rows_by_id(path: str | Path) -> dict[str, tuple[str, int]]:
+    p = Path(path)
+    files = sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".parquet", ".xlsx")) if p.is_dir() else [p]
+    out: dict[str, tuple[str, int]] = {}
+    for f in files:
+        from tipdrift.load import ROW, read_raw
+
+        raw, _ = read_raw(f)
+        if "event_id" in raw.columns:
+            for eid, row in zip(raw["event_id"].to_list(), raw[ROW].to_list()):
+                out.setdefault(str(eid), (str(f), int(row)))
+    return out
+
+
+def _applicable(events: pl.DataFrame, shift: dict[str, Any]) -> pl.DataFrame:
+    units = {shift["unit"], "*"}
+    dec = shift.get("decomposition") or {}
+    units |= set(dec.get("entering_units", [])) | set(dec.get("leaving_units", []))
+    return events.filter(pl.col("unit").is_in(list(units)))
+
+
+def _moved(shift: dict[str, Any]) -> set[str]:
+    return {m["category"] for m in shift.get("effect", {}).get("moved", [])}
+
+
+def qualifies(event_month: int, kind: str, lo_month: int, hi_month: int,
+              windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> bool:
+    lead, lag = windows[kind]
+    return lo_month - lead <= event_month <= hi_month + lag
+
+
+def attach_context(shifts: list[dict[str, Any]], events: pl.DataFrame,
+                   windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[dict[str, Any]]:
+    """Fill `annotations` and `status` of each shift (in place) and return the shifts."""
+    for s in shifts:
+        lo, hi = (_month(dt.date.fromisoformat(x)) for x in s["ci"])
+        date = dt.date.fromisoformat(s["period"])
+        moved = _moved(s)
+        notes = []
+        for e in _applicable(events, s).iter_rows(named=True):
+            if not qualifies(_month(e["date"]), e["kind"], lo, hi, windows):
+                continue
+            if s["kind"] == "mix" and e["case_types"] and not (set(e["case_types"]) & moved):
+                continue
+            notes.append({"event_id": e["event_id"], "kind": e["kind"], "unit": e["unit"], "date": e["date"].isoformat(),
+                          "lag_days": (date - e["date"]).days, "description": e["description"]})
+        notes.sort(key=lambda n: (abs(n["lag_days"]), n["event_id"]))
+        s["annotations"] = notes
+        kinds = {n["kind"] for n in notes}
+        dec = s.get("decomposition") or {}
+        if dec.get("composition_artefact") or dec.get("attributed_to") in ("entering", "leaving"):
+            s["status"] = "artifact_compatible"
+        elif kinds - RECORDING_KINDS:
+            s["status"] = "explained"
+        elif kinds:
+            s["status"] = "artifact_compatible"
+        else:
+            s["status"] = "unexplained"
+    return shifts
+
+
+def chance_rates(shifts: list[dict[str, Any]], events: pl.DataFrame, spans: dict[str, tuple[dt.date, dt.date]],
+                 windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, draws: int = CHANCE_DRAWS,
+                 seed: int = 0) -> list[float | None]:
+    """Per shift: share of random circular shifts of its unit's event dates that would annotate it."""
+    out: list[float | None] = []
+    for i, s in enumerate(shifts):
+        ev = _applicable(events, s)
+        if s["kind"] == "mix":
+            moved = _moved(s)
+            ev = ev.filter(pl.col("case_types").list.len().fill_null(0).eq(0)
+                           | pl.col("case_types").list.eval(pl.element().is_in(list(moved))).list.any().fill_null(False))
+        start, end = spans.get(s["unit"], (None, None))
+        if ev.height == 0 or start is None:
+            out.append(0.0 if start is not None else None)
+            continue
+        m0, T = _month(start), _month(end) - _month(start) + 1
+        em = np.array([_month(d) - m0 for d in ev.get_column("date").to_list()])
+        lead = np.array([windows[k][0] for k in ev.get_column("kind").to_list()])
+        lag = np.array([windows[k][1] for k in ev.get_column("kind").to_list()])
+        lo, hi = (_month(dt.date.fromisoformat(x)) - m0 for x in s["ci"])
+        rng = np.random.default_rng([seed, i, T, 8])
+        offsets = rng.integers(0, T, draws)
+        moved_m = (em[None, :] + offsets[:, None]) % T
+        hit = ((moved_m >= lo - lead[None, :]) & (moved_m <= hi + lag[None, :])).any(axis=1)
+        out.append(round(float(hit.mean()), 4))
+    return out
+
+
+def context_without_shift(shifts: list[dict[str, Any]], events: pl.DataFrame) -> list[dict[str, Any]]:
+    """Events that annotate no detected shift: a change that changed nothing is a finding too."""
+    used = {n["event_id"] for s in shifts for n in s.get("annotations", [])}
+    rest = events.filter(~pl.col("event_id").is_in(list(used))).sort("date", "event_id")
+    return [{"event_id": r["event_id"], "unit": r["unit"], "kind": r["kind"], "date": r["date"].isoformat(),
+             "description": r["description"]} for r in rest.iter_rows(named=True)]
+
+
+def annotate_document(doc: dict[str, Any], context: str | Path, series: CountSeries | None = None, seed: int = 0,
+                      windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> dict[str, Any]:
+    """Fill a shifts.json document's annotations, status and chance rates; add the context sections."""
+    units = [s["unit"] for s in doc["series"] if s["unit"] != POOLED]
+    log = load_context(context, known_units=units)
+    ev = log.events
+    attach_context(doc["shifts"], ev, windows)
+    spans = {s["unit"]: (dt.date.fromisoformat(s["first_period"]), dt.date.fromisoformat(s["last_period"]))
+             for s in doc["series"]}
+    for s, c in zip(doc["shifts"], chance_rates(doc["shifts"], ev, spans, windows, seed=seed)):
+        s["chance_rate"] = c
+    doc["context"] = {
+        "sources": [{"path": str(context), "rows": log.load.summary["rows"], "accepted": log.load.summary["accepted"],
+                     "rejected": log.load.summary["rejected"]}],
+        "windows": {k: {"lead_months": v[0], "lag_months": v[1]} for k, v in windows.items()},
+        "rejected": log.load.rejected.to_dicts(),
+        "warnings": log.warnings,
+        "status_counts": dict(sorted(Counter(s["status"] for s in doc["shifts"]).items())),
+    }
+    doc["context_without_shift"] = context_without_shift(doc["shifts"], ev)
+    return doc

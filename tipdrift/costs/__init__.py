@@ -1,0 +1,11 @@
+"""Segment costs, one class per file, each a ruptures `BaseCost` plugged in by name.
+
+Importing this package registers the models with ruptures' cost factory, so
+`ruptures.Pelt(model="multinomial")` finds `CostMultinomial`.
+"""
+from tipdrift.costs.multinomial import CostMultinomial, multinomial_cost, xlogx
+from tipdrift.costs.poisson import CostPoisson, poisson_cost
+
+COSTS = {"multinomial": CostMultinomial, "poisson": CostPoisson}
+
+__all__ = ["COSTS", "CostMultinomial", "CostPoisson", "multinomial_cost", "poisson_cost", "xlogx"]

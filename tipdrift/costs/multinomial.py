@@ -1,0 +1,111 @@
+"""Multinomial segment cost for case-type mixes (methods.md section 2).
+
+c(s, e) = -sum_k N_k log(N_k / N) = N log N - sum_k N_k log N_k, with 0 log 0 = 0,
+where N_k are the counts of category k over periods [s, e). With cumulative sums it is
+O(K) per segment. Divided by the overdispersion phi (quasi-likelihood); with the mbic
+preset 0.5 * log(segment length) is added to each segment (not divided by phi).
+"""
+from __future__ import annotations
+
+import numpy as np
+from ruptures.base import BaseCost
+
+
+def xlogx(x: np.ndarray) -> np.ndarray:
+    """x * log(x) with 0 log 0 = 0 (x are counts, so never in (0, 1))."""
+    return x * np.log(np.where(x > 0, x, 1.0))
+
+
+def xlogx_table(cum: np.ndarray) -> np.ndarray | None:
+    """Lookup table of x log x for x = 0..total when the counts are whole numbers, else None.
+
+    A gather from the table is several times faster than computing logs, and error() and
+    matrix() use the same table, so their values agree to the last bit.
+    """
+    top = float(cum[-1].sum()) if cum.ndim > 1 else float(cum[-1])
+    if not np.all(cum == np.round(cum)) or top > 5e7:
+        return None
+    return xlogx(np.arange(int(top) + 1, dtype=float))
+
+
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """Sum over the first (category) axis, one category at a time: fast on long inner
+    axes, and the same order of additions whatever the array's shape, so a single
+    segment's cost and the whole matrix agree to the last bit."""
+    out = x[0].copy()
+    for k in range(1, x.shape[0]):
+        out += x[k]
+    return out
+
+
+def _cost_from_counts(nk: np.ndarray, length: np.ndarray, phi: float, length_penalty: float,
+                      table: np.ndarray | None) -> np.ndarray:
+    n = _rowsum(nk)
+    if table is not None:  # nk holds whole numbers (int64 when a table exists)
+        cost = (table[n] - _rowsum(table[nk])) / phi
+    else:
+        cost = (xlogx(n) - _rowsum(xlogx(nk))) / phi
+    if length_penalty:
+        cost = cost + length_penalty * np.log(length.astype(float))
+    return cost
+
+
+def multinomial_cost(cum: np.ndarray, starts: np.ndarray, ends: np.ndarray, phi: float = 1.0,
+                     length_penalty: float = 0.0, table: np.ndarray | None = None) -> np.ndarray:
+    """Costs of segments [starts[i], ends[i]) from cumulative counts `cum` (T+1, K), cum[0] = 0."""
+    return _cost_from_counts((cum[ends] - cum[starts]).T, np.asarray(ends - starts), phi, length_penalty, table)
+
+
+def multinomial_cost_matrix(cum: np.ndarray, min_size: int = 1, phi: float = 1.0, length_penalty: float = 0.0,
+                            table: np.ndarray | None = None) -> np.ndarray:
+    """Cost of every segment [s, e) with e - s >= min_size as an (n+1, n+1) array, inf elsewhere."""
+    n1 = cum.shape[0]
+    idx = np.arange(n1)
+    length = idx[None, :] - idx[:, None]
+    valid = length >= min_size
+    ct = np.ascontiguousarray(cum.T)  # (K, n+1): long inner axis for the broadcast
+    # Below the diagonal the differences are negative; with a table they index from its
+    # end (harmless, |value| <= total) and are masked out below.
+    nk = ct[:, None, :] - ct[:, :, None]
+    if table is None:
+        nk = np.maximum(nk, 0.0)
+    cost = _cost_from_counts(nk, np.maximum(length, 1), phi, length_penalty, table)
+    return np.where(valid, cost, np.inf)
+
+
+class CostMultinomial(BaseCost):
+    """Profiled multinomial negative log-likelihood of a segment's category counts.
+
+    Signal: array (n_periods, n_categories) of counts. `phi` divides the likelihood part
+    (overdispersion); `length_penalty` adds length_penalty * log(segment length) (mbic).
+    """
+
+    model = "multinomial"
+
+    def __init__(self, phi: float = 1.0, length_penalty: float = 0.0, min_size: int = 1):
+        self.phi = float(phi)
+        self.length_penalty = float(length_penalty)
+        self.min_size = int(min_size)
+        self.signal: np.ndarray | None = None
+        self.cum: np.ndarray | None = None
+        self.table: np.ndarray | None = None
+
+    def fit(self, signal: np.ndarray) -> "CostMultinomial":
+        y = np.asarray(signal, dtype=float)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if (y < 0).any():
+            raise ValueError("multinomial cost needs non-negative counts")
+        self.signal = y
+        cum = np.vstack([np.zeros((1, y.shape[1])), np.cumsum(y, axis=0)])
+        self.table = xlogx_table(cum)
+        self.cum = cum.astype(np.int64) if self.table is not None else cum
+        return self
+
+    def error(self, start: int, end: int) -> float:
+        return float(multinomial_cost(self.cum, np.array([start]), np.array([end]), self.phi, self.length_penalty,
+                                      self.table)[0])
+
+    def matrix(self, min_size: int = 1) -> np.ndarray:
+        """Cost of every segment [s, e) at least `min_size` long, as an (n+1, n+1) array (inf elsewhere)."""
+        return multinomial_cost_matrix(self.cum, min_size, self.phi, self.length_penalty, self.table)

@@ -1,0 +1,87 @@
+"""The reviewer gate: every shift with its status and context, and the unexplained ones
+that nobody has acknowledged yet.
+
+reviews.csv columns: unit, period (YYYY-MM or YYYY-MM-DD, the shift's first period),
+reviewer, note. An acknowledged shift stays `unexplained` in the record, but no longer
+fails `--strict`.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tipdrift.errors import InputFileError
+from tipdrift.load import ROW, read_raw
+
+REVIEW_COLUMNS = ("unit", "period", "reviewer", "note")
+
+
+def load_reviews(path: str | Path) -> pl.DataFrame:
+    """Acknowledgements keyed by unit and period month; rows without a reviewer are an error."""
+    raw, _ = read_raw(path)
+    for c in REVIEW_COLUMNS:
+        if c not in raw.columns:
+            raise InputFileError(str(path), "missing required column for reviews (unit, period, reviewer, note)", column=c)
+    df = raw.with_columns(pl.col("period").str.strip_chars().str.slice(0, 7).alias("month"))
+    bad = df.filter(~pl.col("month").str.contains(r"^\d{4}-\d{2}$") | pl.col("reviewer").is_null()
+                    | (pl.col("reviewer").str.strip_chars() == ""))
+    if bad.height:
+        r = bad.row(0, named=True)
+        col = "reviewer" if r["month"] and len(r["month"]) == 7 and r["month"][4] == "-" else "period"
+        raise InputFileError(str(path), "each acknowledgement needs a period (YYYY-MM) and a reviewer", row=r[ROW], column=col)
+    return df.select("unit", "month", "reviewer", "note")
+
+
+def review(doc: dict[str, Any], reviews: pl.DataFrame | None = None) -> dict[str, Any]:
+    """Lines and counts for the review of one shifts.json document."""
+    acks = {(r["unit"], r["month"]): r for r in (reviews.iter_rows(named=True) if reviews is not None else [])}
+    items = []
+    for s in doc["shifts"]:
+        ack = acks.get((s["unit"], s["period"][:7]))
+        eff = s["effect"]
+        effect = (f"TVD {eff['tvd']:.2f}" if s["kind"] == "mix" else f"volume x{eff['ratio']:.2f}" if eff.get("ratio") else "volume")
+        if s["kind"] == "mix" and eff.get("moved"):
+            effect += " (" + ", ".join(f"{m['category']} {m['change']:+.2f}" for m in eff["moved"][:2]) + ")"
+        items.append({
+            "unit": s["unit"], "kind": s["kind"], "period": s["period"][:7], "ci": [s["ci"][0][:7], s["ci"][1][:7]],
+            "effect": effect, "status": s["status"], "p_adjusted": s["p_adjusted"],
+            "events": [f"{a['event_id']} {a['kind']} {a['date']}" for a in s.get("annotations", [])],
+            "chance_rate": s.get("chance_rate"),
+            "acknowledged": bool(ack), "reviewer": ack["reviewer"] if ack else None,
+        })
+    counts = dict(sorted(Counter(i["status"] for i in items).items()))
+    open_items = [i for i in items if i["status"] == "unexplained" and not i["acknowledged"]]
+    return {"shifts": items, "counts": counts, "unexplained_unacknowledged": len(open_items),
+            "context_without_shift": len(doc.get("context_without_shift", []))}
+
+
+def format_review(result: dict[str, Any]) -> str:
+    lines = []
+    for i in result["shifts"]:
+        events = "; ".join(i["events"]) if i["events"] else "no recorded context"
+        chance = f", chance {i['chance_rate']:.0%}" if i.get("chance_rate") is not None and i["events"] else ""
+        ack = f" [acknowledged by {i['reviewer']}]" if i["acknowledged"] else ""
+        lines.append(f"{i['unit']:<12} {i['kind']:<6} {i['period']} [{i['ci'][0]}..{i['ci'][1]}]  {i['effect']:<48} "
+                     f"{i['status']:<19} {events}{chance}{ack}")
+    total = sum(result["counts"].values())
+    summary = ", ".join(f"{k} {v}" for k, v in result["counts"].items()) or "none"
+    lines.append(f"{total} shifts: {summary}; unexplained and not acknowledged: {result['unexplained_unacknowledged']}; "
+                 f"context events with no shift: {result['context_without_shift']}")
+    return "\n".join(lines)
+
+
+def load_shifts(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(str(p), "file not found")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(p), f"not a shifts.json document: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict) or "shifts" not in doc:
+        raise InputFileError(str(p), "not a shifts.json document (no 'shifts')")
+    return doc
