@@ -5,6 +5,7 @@ File-level input problems and bad parameters print one line and exit with status
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -97,6 +98,73 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 1 if args.strict and result["unexplained_unacknowledged"] else 0
 
 
+def cmd_link(args: argparse.Namespace) -> int:
+    from tipdrift.link import link_files
+
+    res = link_files(args.arrests, args.prosecutions, args.dispositions, mapping=args.mapping,
+                     window_months=args.window_months, disposition_window_months=args.disposition_window_months,
+                     as_of=args.as_of)
+    written = res.write(args.out)
+    _print_link_summary(res.summary)
+    for k, v in written.items():
+        print(f"{k:<13} {v}")
+    return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
+
+
+def _print_link_summary(summary: dict) -> None:
+    for kind, s in summary["sources"].items():
+        reasons = ", ".join(f"{k}={v}" for k, v in s["reasons"].items()) or "none"
+        print(f"{kind:<13} rows {s['rows']}, in trajectories {s['accepted']}, rejected {s['rejected']} (reasons: {reasons})")
+    for name, c in summary["links"].items():
+        print(f"{name:<24} key {c['key']}, person+window {c['person_window']}, unlinked {c['none']} "
+              f"(link rate {c['link_rate']:.1%})")
+    stages = ", ".join(f"{k} {v}" for k, v in summary["entry_stage"].items())
+    print(f"{summary['trajectories']} trajectories by entry stage: {stages}")
+
+
+def cmd_attrition(args: argparse.Namespace) -> int:
+    from tipdrift.attrition import AttritionFitter, RearrestFitter
+    from tipdrift.timeutil import parse_date
+
+    traj = _read_trajectories(args.trajectories)
+    as_of = parse_date(args.as_of, "--as-of")
+    fit = AttritionFitter(horizon_months=args.horizon_months, by=args.by, as_of=as_of).fit(traj)
+    re = RearrestFitter(horizon_months=args.horizon_months, as_of=as_of, from_release=args.rearrest_from == "release").fit(traj)
+    doc = {**fit.to_dict(), "rearrest": re.to_dict()}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    _print_attrition(fit, re)
+    print(f"-> {args.out}")
+    return 0
+
+
+def _read_trajectories(path: str) -> pl.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(str(p), "file not found (run `tipdrift link` first)")
+    try:
+        traj = pl.read_parquet(p)
+    except Exception as exc:  # polars raises several kinds for a non-Parquet file
+        raise InputFileError(str(p), f"not a trajectories Parquet file: {str(exc).splitlines()[0]}") from None
+    from tipdrift.link import TRAJECTORY_COLUMNS
+
+    missing = [c for c in TRAJECTORY_COLUMNS if c not in traj.columns]
+    if missing:
+        raise InputFileError(str(p), "not a trajectories file from `tipdrift link`", column=missing[0])
+    return traj
+
+
+def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
+    print(f"Attrition of arrest cohorts within {fit.horizon_months:g} months (as of {fit.as_of_}; competing outcomes, "
+          f"open cases censored; provisional = less follow-up than the horizon)")
+    with pl.Config(tbl_rows=200, tbl_cols=-1, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        print(fit.table())
+        print(f"Re-arrest within {re.horizon_months:g} months of {'release' if re.from_release else 'conviction'}, "
+              f"by sentence length")
+        print(re.table_)
+
+
 def _penalty(value: str) -> str | float:
     try:
         return float(value)
@@ -129,6 +197,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     arrests = loaded["arrests"].accepted
     print(f"{arrests.height} arrests of {arrests['person_id'].n_unique()} persons in "
           f"{arrests['jurisdiction'].n_unique()} jurisdictions, {arrests['arrest_date'].min()} to {arrests['arrest_date'].max()}")
+
+    print("\n-- 2. link: arrests -> prosecutions -> court outcomes, and cohort attrition")
+    from tipdrift.attrition import AttritionFitter, RearrestFitter
+    from tipdrift.link import link_trajectories
+
+    linked = link_trajectories(loaded["arrests"].accepted, loaded["prosecutions"].accepted, loaded["dispositions"].accepted)
+    linked.summary = {"sources": {k: {**loaded[k].summary, "path": loaded[k].source}
+                                  for k in ("arrests", "prosecutions", "dispositions")}, **linked.summary}
+    linked.write(out / "link")
+    _print_link_summary(linked.summary)
+    as_of = dt.date.fromisoformat(args.as_of)
+    fit = AttritionFitter(horizon_months=24, as_of=as_of).fit(linked.trajectories)
+    re = RearrestFitter(horizon_months=24, as_of=as_of).fit(linked.trajectories)
+    (out / "attrition.json").write_text(json.dumps({**fit.to_dict(), "rearrest": re.to_dict()}, indent=1) + "\n")
+    _print_attrition(fit, re)
 
     print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
     from tipdrift.drift import run_drift, shifts_table, write_json
@@ -200,6 +283,26 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--strict", action="store_true", help="exit 1 if any shift is unexplained and not acknowledged")
     rv.add_argument("--format", choices=("text", "json"), default="text")
     rv.set_defaults(func=cmd_review)
+
+    lk = sub.add_parser("link", help="link arrests, prosecutions and dispositions into defendant-case trajectories")
+    lk.add_argument("--arrests", required=True)
+    lk.add_argument("--prosecutions", required=True)
+    lk.add_argument("--dispositions", required=True)
+    lk.add_argument("--out", required=True, help="folder for trajectories.parquet, rejected.csv, summary.json")
+    lk.add_argument("--mapping", default=None, help="YAML mapping (top level, or one section per table under tables:)")
+    lk.add_argument("--window-months", type=float, default=24, help="arrest<->filing window, both ways (default 24)")
+    lk.add_argument("--disposition-window-months", type=float, default=60, help="filing->disposition window (default 60)")
+    lk.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
+    lk.set_defaults(func=cmd_link)
+
+    at = sub.add_parser("attrition", help="cohort attrition with competing outcomes and censoring -> attrition.json")
+    at.add_argument("trajectories", help="trajectories.parquet from `tipdrift link`")
+    at.add_argument("--horizon-months", type=float, default=24)
+    at.add_argument("--by", default=None, help="group column, e.g. case_type or jurisdiction")
+    at.add_argument("--as-of", default=None, help="censoring date (default: latest date in the data)")
+    at.add_argument("--rearrest-from", choices=("conviction", "release"), default="conviction")
+    at.add_argument("--out", required=True, help="attrition.json to write")
+    at.set_defaults(func=cmd_attrition)
 
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic data")
     d.add_argument("--data", default="data/synthetic", help="folder with arrests, prosecutions, dispositions, cases")

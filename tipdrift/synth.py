@@ -4,7 +4,8 @@ Everything is drawn from one seeded numpy Generator, whole arrays at a time, so 
 same seed and scale give the same files, and a million arrests take seconds.
 
 What it makes real (and records in truth.json):
-- persons arrested more than once (re-arrest after release or after a dismissal);
+- persons arrested more than once (re-arrest after release or after a dismissal, and
+  re-arrest on bail while the first matter is still open);
 - prosecutions with and without `arrest_id`; dispositions with and without
   `prosecution_id`; indictment-first trajectories (filing before arrest);
   prosecutions with no arrest record; charges and jurisdictions that change at filing;
@@ -136,6 +137,11 @@ def _criminal_justice(rng: np.random.Generator, cfg: SynthConfig) -> tuple[dict[
         p_re = np.where(pros & (outcome == 0), np.where(sentence < 24, 0.35, 0.2), 0.12)
         re = rng.random(n) < p_re
         re_day = release + 60 + rng.exponential(20 * MONTH_DAYS, n).astype(np.int64)
+        # Some are arrested again while the first case is still open (on bail): the two
+        # matters overlap in time, which makes keyless links genuinely ambiguous.
+        quick = rng.random(n) < 0.05
+        re = re | quick
+        re_day = np.where(quick, day + rng.integers(20, 240, n), re_day)
         keep = re & (re_day <= as_of)
         gen += 1
         if not keep.any() or gen > 5:

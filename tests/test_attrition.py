@@ -1,0 +1,136 @@
+"""Attrition: cohorts follow the same people, competing outcomes, censoring, provisional."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tipdrift.attrition import AttritionFitter, RearrestFitter, cumulative_incidence
+from tipdrift.cli import main
+from tipdrift.link import TRAJECTORY_COLUMNS, link_files
+
+D = dt.date.fromisoformat
+
+
+def _traj(rows: list[dict]) -> pl.DataFrame:
+    base = {c: None for c in TRAJECTORY_COLUMNS}
+    out = []
+    for i, r in enumerate(rows):
+        x = {**base, "trajectory_id": f"T{i}", "person_id": f"P{i}", "entry_stage": "arrest", "case_type": "other",
+             "jurisdiction": "J1", "link_method": "key", "prosecution_link": "key", "disposition_link": "key", **r}
+        out.append(x)
+    schema = {c: pl.String for c in TRAJECTORY_COLUMNS}
+    schema.update({c: pl.Date for c in ("arrest_date", "filing_date", "disposition_date", "next_arrest_date")})
+    schema["sentence_months"] = pl.Float64
+    return pl.DataFrame(out, schema=schema)
+
+
+def test_cohorts_follow_their_own_people_not_calendar_years() -> None:
+    # 2018 arrests convicted in 2020; 2020 arrests not yet disposed. A calendar-year ratio
+    # would put 2020's convictions against 2020's prosecutions.
+    rows = [{"arrest_date": D("2018-03-01"), "filing_date": D("2018-06-01"), "disposition_date": D("2020-02-01"),
+             "outcome": "convicted"} for _ in range(10)]
+    rows += [{"arrest_date": D("2020-03-01"), "filing_date": D("2020-05-01")} for _ in range(10)]
+    fit = AttritionFitter(horizon_months=36, as_of=D("2024-12-31")).fit(_traj(rows))
+    c = {r["cohort"]: r for r in fit.cohorts_.to_dicts()}
+    assert c[2018]["convicted"]["estimate"] == 1.0
+    assert c[2020]["convicted"]["estimate"] == 0.0
+    assert c[2020]["prosecuted"]["estimate"] == 1.0
+
+
+def test_competing_outcomes_and_censoring() -> None:
+    rows = []
+    for i in range(40):
+        r = {"arrest_date": D("2015-01-01"), "filing_date": D("2015-02-01")}
+        if i < 20:
+            r.update(disposition_date=D("2015-08-01"), outcome="convicted")
+        elif i < 30:
+            r.update(disposition_date=D("2015-06-01"), outcome="dismissed")
+        rows.append(r)  # the last 10 are still open at the as-of date
+    rows += [{"arrest_date": D("2015-05-01")} for _ in range(10)]  # never prosecuted
+    fit = AttritionFitter(horizon_months=24, as_of=D("2018-12-31")).fit(_traj(rows))
+    r = fit.cohorts_.to_dicts()[0]
+    assert r["entries"] == 50
+    assert r["prosecuted"]["estimate"] == pytest.approx(0.8)
+    assert r["convicted"]["estimate"] == pytest.approx(0.4)
+    assert r["dismissed"]["estimate"] == pytest.approx(0.2)
+    assert r["acquitted"]["estimate"] == 0.0
+    assert r["convicted"]["ci_low"] < 0.4 < r["convicted"]["ci_high"]
+    assert r["acquitted"]["ci_high"] > 0  # no acquittals in 50 is not proof of none
+    assert r["provisional"] is False
+
+
+def test_cif_is_not_one_minus_km_under_competition() -> None:
+    import numpy as np
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    time = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10.0])
+    status = np.array([1, 2, 0, 1, 2, 0, 1, 2, 1, 0])
+    cif = cumulative_incidence(time, status, 10, 2)
+    km1 = 1 - SurvfuncRight(time, (status == 1).astype(int)).surv_prob[-1]
+    assert cif[0]["estimate"] < km1  # 1 - KM treats competing outcomes as censoring and overstates
+    assert cif[0]["estimate"] + cif[1]["estimate"] <= 1.0
+
+
+def test_recent_cohort_is_provisional_and_says_how_far_it_reaches() -> None:
+    rows = [{"arrest_date": D("2024-03-01"), "filing_date": D("2024-04-01")} for _ in range(5)]
+    fit = AttritionFitter(horizon_months=24, as_of=D("2024-12-31")).fit(_traj(rows))
+    r = fit.cohorts_.to_dicts()[0]
+    assert r["provisional"] is True
+    assert r["estimated_at_months"] == pytest.approx(10.0, abs=0.1)
+
+
+def test_matches_truth_for_fully_observed_cohorts(synth_dir: Path) -> None:
+    res = link_files(synth_dir / "arrests.parquet", synth_dir / "prosecutions.parquet", synth_dir / "dispositions.parquet",
+                     as_of="2024-12-31")
+    truth = json.loads((synth_dir / "truth.json").read_text())
+    fit = AttritionFitter(horizon_months=24, as_of=D(truth["as_of"])).fit(res.trajectories)
+    est = {r["cohort"]: r for r in fit.cohorts_.filter(pl.col("entry_stage") == "arrest").to_dicts()}
+    checked = 0
+    for t in truth["attrition"]:
+        if t["horizon_months"] != 24 or not t["fully_observed"]:
+            continue
+        e = est[t["cohort"]]
+        assert e["entries"] == t["entries"]
+        for k in ("prosecuted", "convicted", "dismissed", "acquitted"):
+            assert abs(e[k]["estimate"] - t[k]) <= 0.02, (t["cohort"], k)
+        checked += 1
+    assert checked >= 8
+
+
+def test_rearrest_by_sentence_band() -> None:
+    rows = [{"arrest_date": D("2015-01-01"), "filing_date": D("2015-02-01"), "disposition_date": D("2015-06-01"),
+             "outcome": "convicted", "sentence_months": 6.0,
+             "next_arrest_date": D("2016-01-01") if i < 5 else None} for i in range(10)]
+    rows += [{"arrest_date": D("2015-01-01"), "filing_date": D("2015-02-01"), "disposition_date": D("2015-06-01"),
+              "outcome": "convicted", "sentence_months": 80.0} for _ in range(10)]
+    fit = RearrestFitter(horizon_months=24, as_of=D("2020-12-31")).fit(_traj(rows))
+    t = {r["band"]: r for r in fit.table_.to_dicts()}
+    assert t["0-12 months"]["estimate"] == pytest.approx(0.5)
+    assert t["60-120 months"]["estimate"] == 0.0
+    assert t["0-12 months"]["rearrested"] == 5
+    assert fit.curve_.filter(pl.col("band") == "0-12 months")["rearrested"].max() == pytest.approx(0.5)
+
+
+def test_cli_link_then_attrition(synth_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "link"
+    rc = main(["link", "--arrests", str(synth_dir / "arrests.parquet"), "--prosecutions", str(synth_dir / "prosecutions.parquet"),
+               "--dispositions", str(synth_dir / "dispositions.parquet"), "--out", str(out), "--as-of", "2024-12-31"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["sources"]) == {"arrests", "prosecutions", "dispositions"}
+    assert {"key", "person_window", "none"} <= set(summary["links"]["arrest_prosecution"])
+    rc = main(["attrition", str(out / "trajectories.parquet"), "--horizon-months", "24", "--by", "case_type",
+               "--out", str(tmp_path / "attrition.json")])
+    assert rc == 0
+    doc = json.loads((tmp_path / "attrition.json").read_text())
+    assert doc["horizon_months"] == 24 and doc["as_of"]
+    first = doc["cohorts"][0]
+    assert set(first) >= {"cohort", "group", "entries", "prosecuted", "convicted", "dismissed", "acquitted", "provisional"}
+    assert set(first["convicted"]) == {"estimate", "ci_low", "ci_high"}
+    assert {c["group"] for c in doc["cohorts"]} > {"all"}
+    assert doc["rearrest"]["bands"]
+    assert main(["attrition", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "x.json")]) == 2

@@ -1,0 +1,291 @@
+"""Attrition of arrest cohorts with competing outcomes, right-censoring and re-arrest.
+
+Follows methods.md section 9. The cohort is the year of the entry event (arrest), and
+every figure follows the same people: never this year's convictions over this year's
+prosecutions. Conviction, dismissal and acquittal compete; a case still open at the
+as-of date is censored there. Cumulative incidence comes from statsmodels'
+CumIncidenceRight (1 - Kaplan-Meier per outcome would overstate each one); times to a
+step and re-arrest from SurvfuncRight. A cohort with less follow-up than the horizon is
+marked provisional, and `estimated_at_months` says how far its figures really reach
+(the longest follow-up in the cohort, if shorter than the horizon). Trajectories that enter at filing (no arrest record) form their own
+entry stage, with cohorts by filing year.
+
+Intervals: 95% by default, on the log(-log) scale for 0 < F < 1; for F = 0 or 1 the exact
+binomial bound for the cohort size.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
+
+from tipdrift.errors import ParameterError
+from tipdrift.timeutil import MONTH_DAYS
+
+OUTCOMES = ("convicted", "dismissed", "acquitted")
+SENTENCE_BANDS = (0, 12, 60, 120)
+
+
+def _z(alpha: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def interval(est: float, se: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """A (1 - alpha) interval for a probability estimate with standard error `se`."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    if est <= 0:
+        return (0.0, float(1 - (alpha / 2) ** (1 / n)))
+    if est >= 1:
+        return (float((alpha / 2) ** (1 / n)), 1.0)
+    if not np.isfinite(se) or se <= 0:
+        se = float(np.sqrt(est * (1 - est) / n))
+    z = _z(alpha)
+    s = se / (est * abs(np.log(est)))
+    return (float(est ** np.exp(z * s)), float(est ** np.exp(-z * s)))
+
+
+def cumulative_incidence(time: np.ndarray, status: np.ndarray, horizon: float, n_causes: int,
+                         alpha: float = 0.05) -> list[dict[str, float]]:
+    """CIF of each cause 1..n_causes at `horizon` (competing risks; status 0 = censored)."""
+    n = len(time)
+    out = []
+    if n == 0:
+        return [{"estimate": None, "ci_low": None, "ci_high": None} for _ in range(n_causes)]
+    if not (status > 0).any():
+        cinc = se = []
+        times = np.array([])
+    else:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            ci = CumIncidenceRight(time.astype(float), status.astype(int))
+        times, cinc, se = ci.times, ci.cinc, ci.cinc_se
+    idx = int(np.searchsorted(times, horizon, side="right")) - 1
+    for j in range(n_causes):
+        if j < len(cinc) and idx >= 0:
+            est, s = float(cinc[j][idx]), float(se[j][idx])
+        else:
+            est, s = 0.0, float("nan")
+        lo, hi = interval(est, s, n, alpha)
+        out.append({"estimate": round(est, 4), "ci_low": round(lo, 4), "ci_high": round(hi, 4)})
+    return out
+
+
+def _median(time: np.ndarray, event: np.ndarray, alpha: float) -> dict[str, Any]:
+    if len(time) == 0 or not event.any():
+        return {"n": int(len(time)), "events": int(event.sum()), "median_months": None, "ci_low": None, "ci_high": None}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        sf = SurvfuncRight(time.astype(float), event.astype(int))
+        med = sf.quantile(0.5)
+        try:
+            lo, hi = sf.quantile_ci(0.5, alpha=alpha)
+        except Exception:  # too few events for an interval
+            lo = hi = float("nan")
+
+    def r(x: float) -> float | None:
+        return None if x is None or not np.isfinite(x) else round(float(x), 2)
+
+    return {"n": int(len(time)), "events": int(event.sum()), "median_months": r(med), "ci_low": r(lo), "ci_high": r(hi)}
+
+
+def _days_to_months(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.total_days() / MONTH_DAYS
+
+
+def latest_date(trajectories: pl.DataFrame) -> dt.date:
+    cols = [c for c in ("arrest_date", "filing_date", "disposition_date", "next_arrest_date") if c in trajectories.columns]
+    return trajectories.select(pl.max_horizontal([pl.col(c).max() for c in cols])).item()
+
+
+@dataclass
+class AttritionFitter:
+    """Cohort attrition: configure, `fit(trajectories)`, read `cohorts_`, `durations_`.
+
+    `by`: an optional grouping column (case_type, jurisdiction); the group "all" is
+    always reported. `as_of`: the date open cases are censored at (default: the latest
+    date in the data).
+    """
+
+    horizon_months: float = 24
+    by: str | None = None
+    as_of: dt.date | None = None
+    alpha: float = 0.05
+
+    as_of_: dt.date | None = field(default=None, init=False)
+    cohorts_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+    durations_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+
+    def fit(self, trajectories: pl.DataFrame) -> "AttritionFitter":
+        if self.horizon_months <= 0:
+            raise ParameterError("horizon_months must be positive")
+        if self.by is not None and self.by not in trajectories.columns:
+            raise ParameterError(f"--by column '{self.by}' is not in the trajectories")
+        as_of = self.as_of or latest_date(trajectories)
+        self.as_of_ = as_of
+        t = trajectories.filter(pl.col("entry_stage").is_in(["arrest", "prosecution"])).with_columns(
+            pl.when(pl.col("entry_stage") == "arrest").then(pl.col("arrest_date")).otherwise(pl.col("filing_date")).alias("entry_date"))
+        t = t.filter(pl.col("entry_date") <= as_of)
+        seen_filing = pl.col("filing_date").is_not_null() & (pl.col("filing_date") <= as_of)
+        seen_disp = pl.col("disposition_date").is_not_null() & (pl.col("disposition_date") <= as_of)
+        t = t.with_columns(
+            pl.col("entry_date").dt.year().alias("cohort"),
+            _days_to_months(pl.lit(as_of) - pl.col("entry_date")).alias("follow"),
+            _days_to_months(pl.col("filing_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_filing"),
+            _days_to_months(pl.col("disposition_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_disp"),
+            _days_to_months(pl.col("disposition_date") - pl.col("filing_date")).clip(lower_bound=0).alias("t_court"),
+            _days_to_months(pl.lit(as_of) - pl.col("filing_date")).alias("t_open"),
+            seen_filing.alias("filed"), seen_disp.alias("disposed"),
+            pl.col("outcome").replace_strict({o: i + 1 for i, o in enumerate(OUTCOMES)}, default=0,
+                                             return_dtype=pl.Int64).alias("code"),
+        )
+        groups: list[tuple[str, pl.Expr]] = [("all", pl.lit(True))]
+        if self.by:
+            groups += [(str(g), pl.col(self.by) == g) for g in t.get_column(self.by).drop_nulls().unique().sort().to_list()]
+        h = float(self.horizon_months)
+        rows, durs = [], []
+        for stage in ("arrest", "prosecution"):
+            st = t.filter(pl.col("entry_stage") == stage)
+            for cohort in st.get_column("cohort").unique().sort().to_list():
+                c = st.filter(pl.col("cohort") == cohort)
+                provisional = _days_to_months_py(as_of - dt.date(cohort, 12, 31)) < h
+                for gname, gexpr in groups:
+                    g = c.filter(gexpr)
+                    if g.height == 0:
+                        continue
+                    follow = g.get_column("follow").to_numpy()
+                    filed = g.get_column("filed").to_numpy()
+                    disposed = g.get_column("disposed").to_numpy()
+                    row: dict[str, Any] = {"entry_stage": stage, "cohort": int(cohort), "group": gname, "entries": g.height}
+                    if stage == "arrest":
+                        time = np.where(filed, g.get_column("t_filing").fill_null(0).to_numpy(), follow)
+                        row["prosecuted"] = cumulative_incidence(time, filed.astype(int), h, 1, self.alpha)[0]
+                    else:
+                        row["prosecuted"] = {"estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+                    time = np.where(disposed, g.get_column("t_disp").fill_null(0).to_numpy(), follow)
+                    status = np.where(disposed, g.get_column("code").to_numpy(), 0)
+                    for name, val in zip(OUTCOMES, cumulative_incidence(time, status, h, 3, self.alpha)):
+                        row[name] = val
+                    row["provisional"] = bool(provisional)
+                    # Beyond the longest follow-up nothing is observed: say where the figure stands.
+                    row["estimated_at_months"] = round(min(h, float(follow.max())), 1)
+                    links = g.get_column("prosecution_link").value_counts()
+                    lk = dict(links.iter_rows())
+                    row["links"] = {"key": int(lk.get("key", 0)), "person_window": int(lk.get("person_window", 0)),
+                                    "none": int(lk.get("none", 0))}
+                    rows.append(row)
+                    if gname == "all":
+                        pros = g.filter(pl.col("filed"))
+                        d1 = _median(pros.get_column("t_filing").to_numpy(), np.ones(pros.height, bool), self.alpha)
+                        court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
+                                           pros.get_column("t_open").to_numpy())
+                        d2 = _median(court_t, pros.get_column("disposed").to_numpy(), self.alpha)
+                        durs.append({"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1,
+                                     "filing_to_disposition": d2, "provisional": bool(provisional)})
+        self.cohorts_ = pl.DataFrame(rows)
+        self.durations_ = pl.DataFrame(durs)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of_.isoformat(), "horizon_months": self.horizon_months, "alpha": self.alpha,
+                "by": self.by, "cohorts": self.cohorts_.to_dicts(), "durations": self.durations_.to_dicts()}
+
+    def table(self) -> pl.DataFrame:
+        """Percentages for printing: one row per cohort and group."""
+        c = self.cohorts_
+        return c.select(
+            "entry_stage", "cohort", "group", "entries",
+            *[(pl.col(o).struct.field("estimate") * 100).round(1).alias(f"{o} %") for o in ("prosecuted", *OUTCOMES)],
+            pl.when(pl.col("provisional"))
+            .then(pl.format("provisional (at {} months)", pl.col("estimated_at_months")))
+            .otherwise(pl.lit("")).alias("note"),
+            (pl.col("links").struct.field("person_window") / pl.col("entries") * 100).round(1).alias("window-linked %"),
+        )
+
+
+def _days_to_months_py(delta: dt.timedelta) -> float:
+    return delta.days / MONTH_DAYS
+
+
+def _band_label(lo: float, hi: float | None) -> str:
+    return f"{int(lo)}+ months" if hi is None else f"{int(lo)}-{int(hi)} months"
+
+
+@dataclass
+class RearrestFitter:
+    """Re-arrest after conviction by sentence-length band (Kaplan-Meier, censored at as-of).
+
+    Time runs from the conviction (`from_release=False`, as asked) or from the expected
+    release (conviction + sentence): a long sentence leaves less time at liberty, so
+    from-conviction figures partly measure incarceration, not behaviour.
+    """
+
+    horizon_months: float = 24
+    bands: tuple[float, ...] = SENTENCE_BANDS
+    from_release: bool = False
+    as_of: dt.date | None = None
+    alpha: float = 0.05
+
+    table_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+    curve_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+
+    def fit(self, trajectories: pl.DataFrame) -> "RearrestFitter":
+        as_of = self.as_of or latest_date(trajectories)
+        conv = trajectories.filter((pl.col("outcome") == "convicted") & pl.col("disposition_date").is_not_null()
+                                   & (pl.col("disposition_date") <= as_of))
+        start = pl.col("disposition_date")
+        if self.from_release:
+            start = start + pl.duration(days=(pl.col("sentence_months").fill_null(0) * MONTH_DAYS).round(0).cast(pl.Int64))
+        conv = conv.with_columns(start.alias("start")).filter(pl.col("start") <= as_of)
+        event = pl.col("next_arrest_date").is_not_null() & (pl.col("next_arrest_date") <= as_of)
+        conv = conv.with_columns(
+            event.alias("event"),
+            pl.when(event).then(_days_to_months(pl.col("next_arrest_date") - pl.col("start")))
+            .otherwise(_days_to_months(pl.lit(as_of) - pl.col("start"))).clip(lower_bound=0).alias("time"))
+        edges = list(self.bands) + [None]
+        rows, curve = [], []
+        grid = np.arange(0, self.horizon_months + 1e-9, 3.0)
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            sel = pl.col("sentence_months") >= lo
+            if hi is not None:
+                sel = sel & (pl.col("sentence_months") < hi)
+            g = conv.filter(sel)
+            label = _band_label(lo, hi)
+            n = g.height
+            row = {"band": label, "convicted": n, "rearrested": int(g.get_column("event").sum()) if n else 0}
+            if n and g.get_column("event").any():
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    sf = SurvfuncRight(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int))
+                times, surv, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
+
+                def at(x: float) -> tuple[float, float]:
+                    i = int(np.searchsorted(times, x, side="right")) - 1
+                    return (0.0, float("nan")) if i < 0 else (1 - float(surv[i]), float(se[i]))
+
+                est, s = at(self.horizon_months)
+                lo_ci, hi_ci = interval(est, s, n, self.alpha)
+                for x in grid:
+                    e, _ = at(float(x))
+                    curve.append({"band": label, "months": float(x), "rearrested": round(e, 4)})
+            else:
+                est = 0.0
+                lo_ci, hi_ci = interval(0.0, float("nan"), n, self.alpha) if n else (None, None)
+                curve += [{"band": label, "months": float(x), "rearrested": 0.0} for x in grid] if n else []
+            row.update(estimate=round(est, 4), ci_low=None if lo_ci is None else round(lo_ci, 4),
+                       ci_high=None if hi_ci is None else round(hi_ci, 4))
+            rows.append(row)
+        self.table_ = pl.DataFrame(rows)
+        self.curve_ = pl.DataFrame(curve, schema={"band": pl.String, "months": pl.Float64, "rearrested": pl.Float64})
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": "release" if self.from_release else "conviction", "horizon_months": self.horizon_months,
+                "bands": self.table_.to_dicts(), "curve": self.curve_.to_dicts()}
