@@ -165,6 +165,17 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
         print(re.table_)
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tipdrift.evaluate import evaluate_world
+
+    result = evaluate_world(seed=args.seed, scale=args.scale, margin=args.margin)
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def _penalty(value: str) -> str | float:
     try:
         return float(value)
@@ -303,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--rearrest-from", choices=("conviction", "release"), default="conviction")
     at.add_argument("--out", required=True, help="attrition.json to write")
     at.set_defaults(func=cmd_attrition)
+
+    ev = sub.add_parser("evaluate", help="generate a synthetic world and score linkage, attrition and drift against its truth")
+    ev.add_argument("--seed", type=int, default=2024)
+    ev.add_argument("--scale", type=float, default=10.0, help="world size (1 = 24 organisations, 20,000 arrests)")
+    ev.add_argument("--margin", type=int, default=3, help="detection margin in months (default 3)")
+    ev.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    ev.set_defaults(func=cmd_evaluate)
 
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic data")
     d.add_argument("--data", default="data/synthetic", help="folder with arrests, prosecutions, dispositions, cases")

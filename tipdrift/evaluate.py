@@ -173,3 +173,57 @@ def evaluate_context(truth: dict[str, Any], shifts: list[dict[str, Any]], margin
     return {"caused_detected": caused, "cause_attached": attached / caused if caused else float("nan"),
             "uncaused_detected": uncaused,
             "uncaused_unexplained": unexplained / uncaused if uncaused else float("nan"), "pooled": pooled}
+
+
+def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> dict[str, Any]:
+    """Generate a synthetic world and score every stage against its truth.
+
+    Linkage: precision and recall of both link types. Attrition: the largest gap between
+    estimated and true 24-month shares of fully observed cohorts. Drift: F1, covering,
+    false alarms and interval coverage (`evaluate_mix_shifts`); context: `evaluate_context`.
+    """
+    import polars as pl
+
+    from tipdrift.attrition import AttritionFitter
+    from tipdrift.context import attach_context
+    from tipdrift.decompose import decompose_pooled_shift
+    from tipdrift.detect import DriftDetector
+    from tipdrift.link import link_trajectories
+    from tipdrift.series import POOLED, build_series
+    from tipdrift.synth import SynthConfig, generate
+
+    tables, truth = generate(SynthConfig(seed=seed, scale=scale))
+    out: dict[str, Any] = {"seed": seed, "scale": scale, "counts": truth["counts"]}
+
+    res = link_trajectories(tables["arrests"], tables["prosecutions"], tables["dispositions"])
+    t = res.trajectories
+    links = {}
+    for name, (l, r) in (("arrest_prosecution", ("arrest_id", "prosecution_id")),
+                         ("prosecution_disposition", ("prosecution_id", "disposition_id"))):
+        true = pl.DataFrame(truth["links"][name], schema=[l, r], orient="row")
+        got = t.filter(pl.col(l).is_not_null() & pl.col(r).is_not_null()).select(l, r)
+        tp = got.join(true, on=[l, r], how="semi").height
+        links[name] = {"true": true.height, "found": got.height, "precision": tp / max(got.height, 1),
+                       "recall": tp / max(true.height, 1)}
+    out["linkage"] = links
+
+    import datetime as dt
+
+    fit = AttritionFitter(horizon_months=24, as_of=dt.date.fromisoformat(truth["as_of"])).fit(t)
+    est = {r["cohort"]: r for r in fit.cohorts_.filter(pl.col("entry_stage") == "arrest").to_dicts()}
+    gaps = [abs(est[x["cohort"]][k]["estimate"] - x[k]) for x in truth["attrition"]
+            if x["horizon_months"] == 24 and x["fully_observed"] for k in ("prosecuted", "convicted", "dismissed", "acquitted")]
+    out["attrition"] = {"fully_observed_cohorts": len(gaps) // 4, "max_abs_error": max(gaps), "mean_abs_error": sum(gaps) / len(gaps)}
+
+    series = build_series(tables["cases"], pooled=True)
+    det = DriftDetector(volume=False).fit(series)
+    shifts = det.shifts_
+    for s in shifts:
+        if s["unit"] == POOLED:
+            s["decomposition"] = decompose_pooled_shift(series, s)
+    events = tables["context"].with_columns(pl.col("date").str.to_date(), pl.col("end_date").str.to_date(),
+                                            pl.col("case_types").str.split(";"))
+    attach_context(shifts, events)
+    out["drift"] = evaluate_mix_shifts(truth, [s for s in shifts if s["unit"] != POOLED], margin=margin)
+    out["context"] = evaluate_context(truth, shifts, margin=margin)
+    return out

@@ -24,16 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tipdrift.load import LoadResult, empty_rejected, load_table
 from tipdrift.mapping import Mapping
 from tipdrift.timeutil import MONTH_DAYS
+from tipdrift.vocab import CASE_TYPES
 
 TRAJECTORY_COLUMNS = [
     "trajectory_id", "person_id", "arrest_id", "arrest_date", "prosecution_id", "filing_date", "disposition_id",
     "disposition_date", "outcome", "sentence_months", "jurisdiction", "case_type", "entry_stage", "link_method",
-    "prosecution_link", "disposition_link", "filing_jurisdiction", "filing_case_type", "next_arrest_date",
+    "prosecution_link", "disposition_link", "filing_case_type", "next_arrest_date",
 ]
 
 
@@ -55,73 +57,6 @@ class LinkResult:
                                               ("summary", "summary.json"))}
 
 
-def _mutual_best(cand: pl.DataFrame, left: str, right: str, order: list[str]) -> pl.DataFrame:
-    """One-to-one pairs from candidate pairs: repeatedly accept pairs that are each other's
-    first choice under `order` (ties broken by the ids), drop their rows, and repeat."""
-    order = order + [left, right]
-    accepted: list[pl.DataFrame] = []
-    cand = cand.sort(order)
-    while cand.height:
-        best_l = cand.group_by(left, maintain_order=True).first().select(left, right)
-        best_r = cand.group_by(right, maintain_order=True).first().select(left, right)
-        mutual = best_l.join(best_r, on=[left, right], how="inner")
-        accepted.append(cand.join(mutual, on=[left, right], how="semi"))
-        cand = cand.join(mutual.select(left), on=left, how="anti").join(mutual.select(right), on=right, how="anti")
-    if not accepted:
-        return cand
-    return pl.concat(accepted)
-
-
-def link_arrests_prosecutions(arrests: pl.DataFrame, prosecutions: pl.DataFrame, window_days: float) -> pl.DataFrame:
-    """Pairs (arrest_id, prosecution_id, prosecution_link) with prosecution_link in {key, person_window}."""
-    a = arrests.select("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type")
-    p = prosecutions.select("prosecution_id", pl.col("person_id").alias("p_person"), "filing_date",
-                            pl.col("jurisdiction").alias("p_jur"), pl.col("case_type").alias("p_ct"),
-                            pl.col("arrest_id").alias("key"))
-    # Key links: the named arrest exists. One prosecution per arrest (the earliest filing).
-    key = (p.filter(pl.col("key").is_not_null())
-           .join(a.select("arrest_id"), left_on="key", right_on="arrest_id", how="semi")
-           .sort("filing_date", "prosecution_id")
-           .unique(subset="key", keep="first", maintain_order=True)
-           .select(pl.col("key").alias("arrest_id"), "prosecution_id"))
-    rest_p = p.join(key.select("prosecution_id"), on="prosecution_id", how="anti")
-    rest_a = a.join(key.select("arrest_id"), on="arrest_id", how="anti")
-    cand = (rest_p.join(rest_a, left_on="p_person", right_on="person_id", how="inner")
-            .with_columns((pl.col("filing_date") - pl.col("arrest_date")).dt.total_days().abs().alias("gap"))
-            .filter(pl.col("gap") <= window_days)
-            .with_columns(((pl.col("p_jur") != pl.col("jurisdiction")).cast(pl.Int8)
-                           + (pl.col("p_ct") != pl.col("case_type")).cast(pl.Int8)).alias("mismatch"))
-            .select("arrest_id", "prosecution_id", "mismatch", "gap"))
-    window = _mutual_best(cand, "prosecution_id", "arrest_id", ["mismatch", "gap"]).select("arrest_id", "prosecution_id")
-    return pl.concat([key.with_columns(pl.lit("key").alias("prosecution_link")),
-                      window.with_columns(pl.lit("person_window").alias("prosecution_link"))])
-
-
-def link_prosecutions_dispositions(prosecutions: pl.DataFrame, dispositions: pl.DataFrame,
-                                   window_days: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Pairs (prosecution_id, disposition_id, disposition_link), and keyed dispositions dated
-    before their filing (to be rejected)."""
-    p = prosecutions.select("prosecution_id", "person_id", "filing_date")
-    d = dispositions.select("disposition_id", pl.col("person_id").alias("d_person"), "disposition_date",
-                            pl.col("prosecution_id").alias("key"))
-    keyed = d.filter(pl.col("key").is_not_null()).join(p, left_on="key", right_on="prosecution_id", how="inner")
-    before = keyed.filter(pl.col("disposition_date") < pl.col("filing_date")).select("disposition_id", "key")
-    key = (keyed.filter(pl.col("disposition_date") >= pl.col("filing_date"))
-           .sort("disposition_date", "disposition_id")
-           .unique(subset="key", keep="first", maintain_order=True)
-           .select(pl.col("key").alias("prosecution_id"), "disposition_id"))
-    rest_d = d.join(key.select("disposition_id"), on="disposition_id", how="anti").join(before, on="disposition_id", how="anti")
-    rest_p = p.join(key.select("prosecution_id"), on="prosecution_id", how="anti")
-    cand = (rest_d.join(rest_p, left_on="d_person", right_on="person_id", how="inner")
-            .with_columns((pl.col("disposition_date") - pl.col("filing_date")).dt.total_days().alias("gap"))
-            .filter((pl.col("gap") >= 0) & (pl.col("gap") <= window_days))
-            .select("prosecution_id", "disposition_id", "gap"))
-    window = _mutual_best(cand, "disposition_id", "prosecution_id", ["gap"]).select("prosecution_id", "disposition_id")
-    pairs = pl.concat([key.with_columns(pl.lit("key").alias("disposition_link")),
-                       window.with_columns(pl.lit("person_window").alias("disposition_link"))])
-    return pairs, before
-
-
 _TYPES = {
     "arrests": {"arrest_id": pl.String, "person_id": pl.String, "arrest_date": pl.Date, "jurisdiction": pl.String,
                 "case_type": pl.String},
@@ -130,92 +65,259 @@ _TYPES = {
     "dispositions": {"disposition_id": pl.String, "person_id": pl.String, "disposition_date": pl.Date,
                      "outcome": pl.String, "prosecution_id": pl.String, "sentence_months": pl.Float64},
 }
+LINK = pl.Enum(["key", "person_window", "none"])
+STAGE = pl.Enum(["arrest", "prosecution", "disposition"])
+OUTCOME = pl.Enum(["convicted", "dismissed", "acquitted"])
 
 
 def _conform(df: pl.DataFrame, kind: str) -> pl.DataFrame:
     """Canonical column types (an all-blank column may arrive untyped); optional columns added."""
-    types = _TYPES[kind]
-    return df.with_columns([(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c) for c, t in types.items()])
+    fix = [(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c)
+           for c, t in _TYPES[kind].items() if df.schema.get(c) != t]
+    # One chunk per column: gathers from a many-chunk column (as Parquet reads give) are
+    # several times slower, and rechunking string views is cheap.
+    return (df.with_columns(fix) if fix else df).rechunk()
+
+
+def _mutual_best(cand: pl.DataFrame, left: str, right: str, order: list[str]) -> pl.DataFrame:
+    """One-to-one pairs from candidate pairs: repeatedly accept pairs that are each other's
+    first choice under `order` (ties broken by the ids), drop their rows, and repeat."""
+    order = order + [left, right]
+    # Fast path: a pair whose two records have no other candidate is accepted at once.
+    alone = _is_unique(cand.get_column(left)) & _is_unique(cand.get_column(right))
+    accepted: list[pl.DataFrame] = [cand.filter(alone).select(left, right)]
+    cand = cand.filter(~alone).sort(order)
+    while cand.height:
+        best_l = cand.group_by(left, maintain_order=True).first().select(left, right)
+        best_r = cand.group_by(right, maintain_order=True).first().select(left, right)
+        mutual = best_l.join(best_r, on=[left, right], how="inner")
+        accepted.append(mutual)
+        cand = cand.join(mutual.select(left), on=left, how="anti").join(mutual.select(right), on=right, how="anti")
+    return pl.concat(accepted)
+
+
+def _is_unique(s: pl.Series) -> pl.Series:
+    """Mask of values that occur once; by sorting, several times faster than polars'
+    hash-based is_unique on millions of integers."""
+    order = s.arg_sort()
+    srt = s.gather(order)
+    once = (srt != srt.shift(1)).fill_null(True) & (srt != srt.shift(-1)).fill_null(True)
+    return _scatter(len(s), order, once)
+
+
+def _first_per_key(df: pl.DataFrame, key: str, order: list[str]) -> pl.DataFrame:
+    """One row per `key` value, the first under `order`; only duplicated keys are sorted."""
+    dup = ~_is_unique(df.get_column(key))
+    if not dup.any():
+        return df
+    return pl.concat([df.filter(~dup), df.filter(dup).sort(order).unique(subset=key, keep="first", maintain_order=True)])
+
+
+def _hash(col: str) -> pl.Expr:
+    # 64-bit hashes make joins on ids and persons cheap; every hash match is checked
+    # against the strings afterwards, so a collision can never create a link.
+    return pl.col(col).hash(seed=0)
+
+
+def _rows() -> pl.Expr:
+    return pl.int_range(pl.len(), dtype=pl.UInt32)
+
+
+def _scatter(n: int, at: pl.Series, values: pl.Series) -> pl.Series:
+    """A length-n series, null except values[i] at position at[i] (row indices make joins scatters)."""
+    return pl.Series([None] * 0, dtype=values.dtype).extend_constant(None, n).scatter(at, values)
+
+
+def _index_key(frame: pl.DataFrame, key: str, target: pl.DataFrame, target_id: str) -> pl.Series:
+    """Row index in `target` of the record each `frame[key]` names (null when unknown)."""
+    left = frame.select(_rows().alias("_row"), _hash(key).alias("_h"), pl.col(key)).filter(pl.col(key).is_not_null())
+    right = target.select(_rows().alias("_idx"), _hash(target_id).alias("_h"))
+    m = left.join(right, on="_h", how="inner")
+    m = m.filter(pl.col(key) == pl.lit(target.get_column(target_id)).gather(pl.col("_idx")))
+    return _scatter(frame.height, m.get_column("_row"), m.get_column("_idx"))
+
+
+def _same_person(df: pl.DataFrame, lp: pl.Series, li: str, rp: pl.Series, ri: str) -> pl.DataFrame:
+    return df.filter(pl.lit(lp).gather(pl.col(li)) == pl.lit(rp).gather(pl.col(ri)))
 
 
 def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, dispositions: pl.DataFrame,
                       window_months: float = 24, disposition_window_months: float = 60) -> LinkResult:
-    """Link accepted records (canonical schema) into trajectories; see the module docstring."""
+    """Link accepted records (canonical schema) into trajectories; see the module docstring.
+
+    Internally every record is its row index; persons and ids are joined on 64-bit hashes
+    (checked against the strings), so the work is integer joins, scatters and gathers.
+    """
     arrests = _conform(arrests, "arrests")
     prosecutions = _conform(prosecutions, "prosecutions")
     dispositions = _conform(dispositions, "dispositions")
-    ap = link_arrests_prosecutions(arrests, prosecutions, window_months * MONTH_DAYS)
-    pd_, before = link_prosecutions_dispositions(prosecutions, dispositions, disposition_window_months * MONTH_DAYS)
-    disp_ok = dispositions.join(before.select("disposition_id"), on="disposition_id", how="anti")
-    rejected_link = (dispositions.join(before, on="disposition_id", how="semi")
-                     .select(pl.lit("dispositions").alias("source"), pl.lit(None, pl.Int64).alias("row"),
-                             pl.col("disposition_id").alias("record_id"), pl.lit("disposition_date").alias("column"),
-                             pl.lit("disposition_before_filing").alias("reason"),
-                             pl.col("disposition_date").cast(pl.String).alias("value")))
+    na, npr, nd = arrests.height, prosecutions.height, dispositions.height
+    a_person, p_person, d_person = (x.get_column("person_id") for x in (arrests, prosecutions, dispositions))
+    A = arrests.select(_rows().alias("ai"), _hash("person_id").alias("ph"), "arrest_date",
+                       _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
+    P = prosecutions.select(_rows().alias("pi"), _hash("person_id").alias("ph"), "filing_date",
+                            _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
+    P = P.with_columns(_index_key(prosecutions, "arrest_id", arrests, "arrest_id").alias("key_ai"))
+    D = dispositions.select(_rows().alias("di"), _hash("person_id").alias("ph"), "disposition_date")
+    D = D.with_columns(_index_key(dispositions, "prosecution_id", prosecutions, "prosecution_id").alias("key_pi"))
 
-    a = arrests.select("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type")
-    p = prosecutions.select("prosecution_id", pl.col("person_id").alias("p_person"), "filing_date",
-                            pl.col("jurisdiction").alias("filing_jurisdiction"), pl.col("case_type").alias("filing_case_type"))
-    d = disp_ok.select("disposition_id", pl.col("person_id").alias("d_person"), "disposition_date", "outcome",
-                       "sentence_months")
-    # prosecution + its disposition
-    pdx = (p.join(pd_, on="prosecution_id", how="left")
-           .join(d, on="disposition_id", how="left")
-           .join(ap, on="prosecution_id", how="left"))
-    from_arrest = (a.join(pdx.filter(pl.col("arrest_id").is_not_null()), on="arrest_id", how="left")
-                   .with_columns(pl.lit("arrest").alias("entry_stage"),
-                                 pl.col("prosecution_link").fill_null("none").alias("link_method")))
-    from_pros = (pdx.filter(pl.col("arrest_id").is_null())
-                 .with_columns(pl.col("p_person").alias("person_id"), pl.col("filing_jurisdiction").alias("jurisdiction"),
-                               pl.col("filing_case_type").alias("case_type"), pl.lit("prosecution").alias("entry_stage"),
-                               pl.col("disposition_link").fill_null("none").alias("link_method")))
-    from_disp = (d.join(pd_.select("disposition_id"), on="disposition_id", how="anti")
-                 .with_columns(pl.col("d_person").alias("person_id"), pl.lit("disposition").alias("entry_stage"),
-                               pl.lit("none").alias("link_method")))
-    traj = pl.concat([from_arrest, from_pros, from_disp], how="diagonal_relaxed")
-    traj = traj.with_columns(pl.col("prosecution_link").fill_null("none"), pl.col("disposition_link").fill_null("none"))
-    traj = traj.with_columns(pl.coalesce("arrest_date", "filing_date", "disposition_date").alias("_entry"))
-    traj = traj.sort("_entry", "person_id", "arrest_id", "prosecution_id", "disposition_id", nulls_last=True)
-    traj = traj.with_row_index("_i", offset=1).with_columns(
-        pl.format("T{}", pl.col("_i").cast(pl.String).str.zfill(8)).alias("trajectory_id"))
-    traj = _add_next_arrest(traj, arrests)
-    for c in TRAJECTORY_COLUMNS:
-        if c not in traj.columns:
-            traj = traj.with_columns(pl.lit(None).alias(c))
+    # arrest -> prosecution: keys (one prosecution per arrest, the earliest filing), then windows
+    key_ap = _first_per_key(P.filter(pl.col("key_ai").is_not_null()), "key_ai", ["filing_date", "pi"]).select(
+        pl.col("key_ai").alias("ai"), "pi")
+    a_keyed = _scatter(na, key_ap["ai"], pl.Series(np.ones(key_ap.height, bool))).is_not_null()
+    p_keyed = _scatter(npr, key_ap["pi"], pl.Series(np.ones(key_ap.height, bool))).is_not_null()
+    cand = (P.filter(~p_keyed)
+            .join(A.filter(~a_keyed), on="ph", how="inner", suffix="_a")
+            .with_columns((pl.col("filing_date") - pl.col("arrest_date")).dt.total_days().abs().alias("gap"))
+            .filter(pl.col("gap") <= window_months * MONTH_DAYS)
+            .with_columns(((pl.col("jh") != pl.col("jh_a")).cast(pl.Int8) + (pl.col("ch") != pl.col("ch_a")).cast(pl.Int8))
+                          .alias("mismatch"))
+            .select("ai", "pi", "mismatch", "gap"))
+    cand = _same_person(cand, a_person, "ai", p_person, "pi")
+    win_ap = _mutual_best(cand, "pi", "ai", ["mismatch", "gap"])
+
+    # prosecution -> disposition: keys (never before the filing), then the nearest after the filing
+    keyed = D.filter(pl.col("key_pi").is_not_null()).join(P.select("pi", "filing_date"), left_on="key_pi", right_on="pi")
+    before = keyed.filter(pl.col("disposition_date") < pl.col("filing_date")).get_column("di")
+    key_pd = _first_per_key(keyed.filter(pl.col("disposition_date") >= pl.col("filing_date")), "key_pi",
+                            ["disposition_date", "di"]).select(pl.col("key_pi").alias("pi"), "di")
+    ones = pl.Series(np.ones(key_pd.height, bool))
+    d_taken = (_scatter(nd, key_pd["di"], ones).is_not_null()
+               | _scatter(nd, before, pl.Series(np.ones(len(before), bool))).is_not_null())
+    p_closed = _scatter(npr, key_pd["pi"], ones).is_not_null()
+    cand = (D.filter(~d_taken)
+            .join(P.filter(~p_closed).select("pi", "ph", "filing_date"), on="ph", how="inner")
+            .with_columns((pl.col("disposition_date") - pl.col("filing_date")).dt.total_days().alias("gap"))
+            .filter((pl.col("gap") >= 0) & (pl.col("gap") <= disposition_window_months * MONTH_DAYS))
+            .select("pi", "di", "gap"))
+    cand = _same_person(cand, p_person, "pi", d_person, "di")
+    win_pd = _mutual_best(cand, "di", "pi", ["gap"])
+    del cand, keyed
+
+    # Links as scatters over row indices.
+    ap = pl.concat([key_ap.with_columns(pl.lit(0, pl.UInt8).alias("m")), win_ap.select("ai", "pi").with_columns(pl.lit(1, pl.UInt8).alias("m"))])
+    pd_ = pl.concat([key_pd.with_columns(pl.lit(0, pl.UInt8).alias("m")), win_pd.select("pi", "di").with_columns(pl.lit(1, pl.UInt8).alias("m"))])
+    pi_of_a = _scatter(na, ap["ai"], ap["pi"])
+    plink_of_a = _scatter(na, ap["ai"], ap["m"])
+    ai_of_p = _scatter(npr, ap["pi"], ap["ai"])
+    plink_of_p = _scatter(npr, ap["pi"], ap["m"])
+    di_of_p = _scatter(npr, pd_["pi"], pd_["di"])
+    dlink_of_p = _scatter(npr, pd_["pi"], pd_["m"])
+    placed_d = _scatter(nd, pd_["di"], pd_["m"]).is_not_null() | _scatter(nd, before, pl.Series(np.zeros(len(before), np.uint8))).is_not_null()
+
+    # Rows: every arrest (input order), then prosecutions without an arrest, then
+    # dispositions without a prosecution. Stage 0/1/2.
+    p_alone = ai_of_p.is_null().arg_true().cast(pl.UInt32)
+    d_alone = (~placed_d).arg_true().cast(pl.UInt32)
+    n_p, n_d = len(p_alone), len(d_alone)
+    ai = pl.Series(np.arange(na, dtype=np.uint32)).extend_constant(None, n_p + n_d)
+    pi = pl.concat([pi_of_a, p_alone]).extend_constant(None, n_d)
+    di = pl.concat([di_of_p.gather(pi).head(na + n_p), d_alone])
+    stage = pl.Series(np.repeat(np.array([0, 1, 2], np.uint8), [na, n_p, n_d]))
+    plink = pl.concat([plink_of_a, plink_of_p.gather(p_alone)]).extend_constant(None, n_d)
+    dlink = dlink_of_p.gather(pi)
+    idx = pl.DataFrame({"ai": ai, "pi": pi, "di": di, "stage": stage, "plink": plink, "dlink": dlink})
+
+    # Columns: arrest rows come in input order, so their attributes are the input columns
+    # themselves; only prosecution and disposition attributes are gathered by index.
+    case_type = pl.Enum(CASE_TYPES)
+    nulls = lambda dtype, n: pl.Series([], dtype=dtype).extend_constant(None, n)  # noqa: E731
+
+    def entry(col: str, dtype: pl.DataType = pl.String) -> pl.Series:
+        d_part = dispositions.get_column(col).gather(d_alone) if col in dispositions.columns else nulls(dtype, n_d)
+        return pl.concat([arrests.get_column(col).cast(dtype), prosecutions.get_column(col).gather(p_alone).cast(dtype),
+                          d_part.cast(dtype)])
+
+    link_name = {0: "key", 1: "person_window"}
+    traj = pl.DataFrame({
+        "trajectory_id": pl.Series(np.arange(1, idx.height + 1, dtype=np.uint64)),
+        "person_id": entry("person_id"),
+        "arrest_id": arrests.get_column("arrest_id").extend_constant(None, n_p + n_d),
+        "arrest_date": arrests.get_column("arrest_date").extend_constant(None, n_p + n_d),
+        "prosecution_id": prosecutions.get_column("prosecution_id").gather(pi),
+        "filing_date": prosecutions.get_column("filing_date").gather(pi),
+        "disposition_id": dispositions.get_column("disposition_id").gather(di),
+        "disposition_date": dispositions.get_column("disposition_date").gather(di),
+        "outcome": dispositions.get_column("outcome").cast(OUTCOME).gather(di),
+        "sentence_months": dispositions.get_column("sentence_months").gather(di),
+        "jurisdiction": entry("jurisdiction"),
+        "case_type": entry("case_type", case_type),
+        "filing_case_type": prosecutions.get_column("case_type").cast(case_type).gather(pi),
+        "stage": stage,
+        "plink": plink,
+        "dlink": dlink,
+    }).with_columns(
+        pl.col("stage").replace_strict({0: "arrest", 1: "prosecution", 2: "disposition"}, return_dtype=STAGE).alias("entry_stage"),
+        pl.col("plink").replace_strict(link_name, default="none", return_dtype=LINK).alias("prosecution_link"),
+        pl.col("dlink").replace_strict(link_name, default="none", return_dtype=LINK).alias("disposition_link"),
+    ).with_columns(
+        pl.when(pl.col("stage") == 0).then(pl.col("prosecution_link"))
+        .when(pl.col("stage") == 1).then(pl.col("disposition_link"))
+        .otherwise(pl.lit("none", LINK)).alias("link_method"),
+    )
+    ph_rows = pl.concat([A.get_column("ph"), P.get_column("ph").gather(p_alone), D.get_column("ph").gather(d_alone)])
+    traj = _add_next_arrest(traj, A, ph_rows, a_person)
+    # Reconcile: every accepted record in exactly one row, every other one rejected.
+    assert traj.height == na + n_p + n_d
+    for col, n in (("ai", na), ("pi", npr), ("di", nd - len(before))):
+        got = idx.get_column(col).drop_nulls()
+        assert got.len() == n and got.n_unique() == n, f"{col}: {got.len()} rows for {n} records"
     traj = traj.select(TRAJECTORY_COLUMNS)
-
+    stages = idx.get_column("stage").value_counts()
     summary = {
         "links": {
-            "arrest_prosecution": _counts(ap, "prosecution_link", prosecutions.height),
-            "prosecution_disposition": _counts(pd_, "disposition_link", disp_ok.height),
+            "arrest_prosecution": _counts(int((ap["m"] == 0).sum()), int((ap["m"] == 1).sum()), npr),
+            "prosecution_disposition": _counts(int((pd_["m"] == 0).sum()), int((pd_["m"] == 1).sum()), nd - len(before)),
         },
         "trajectories": traj.height,
-        "entry_stage": dict(sorted(traj.group_by("entry_stage").len().iter_rows())),
+        "entry_stage": {name: int(dict(stages.iter_rows()).get(code, 0))
+                        for code, name in ((0, "arrest"), (1, "prosecution"), (2, "disposition"))},
         "window_months": window_months, "disposition_window_months": disposition_window_months,
     }
-    # Reconcile: every accepted record in exactly one row.
-    for col, n in (("arrest_id", arrests.height), ("prosecution_id", prosecutions.height),
-                   ("disposition_id", disp_ok.height)):
-        ids = traj.get_column(col).drop_nulls()
-        assert ids.len() == n and ids.n_unique() == n, f"{col}: {ids.len()} rows for {n} records"
-    return LinkResult(trajectories=traj, rejected=rejected_link, summary=summary)
+    rejected = (dispositions.select("disposition_id", "disposition_date")[before]
+                .select(pl.lit("dispositions").alias("source"), pl.lit(None, pl.Int64).alias("row"),
+                        pl.col("disposition_id").alias("record_id"), pl.lit("disposition_date").alias("column"),
+                        pl.lit("disposition_before_filing").alias("reason"),
+                        pl.col("disposition_date").cast(pl.String).alias("value")))
+    return LinkResult(trajectories=traj, rejected=rejected, summary=summary)
 
 
-def _counts(pairs: pl.DataFrame, col: str, total_right: int) -> dict[str, Any]:
-    by = dict(pairs.group_by(col).len().iter_rows())
-    key, win = int(by.get("key", 0)), int(by.get("person_window", 0))
+def _counts(key: int, win: int, total_right: int) -> dict[str, Any]:
     return {"key": key, "person_window": win, "none": total_right - key - win,
             "link_rate": round((key + win) / total_right, 4) if total_right else None}
 
 
-def _add_next_arrest(traj: pl.DataFrame, arrests: pl.DataFrame) -> pl.DataFrame:
-    """The person's next arrest strictly after this trajectory's disposition."""
-    nxt = arrests.select("person_id", pl.col("arrest_date").alias("next_arrest_date")).sort("person_id", "next_arrest_date")
-    left = traj.filter(pl.col("disposition_date").is_not_null()).select("_i", "person_id", "disposition_date")
-    left = left.sort("person_id", "disposition_date")
-    joined = left.join_asof(nxt, left_on="disposition_date", right_on="next_arrest_date", by="person_id",
-                            strategy="forward", allow_exact_matches=False, check_sortedness=False)
-    return traj.join(joined.select("_i", "next_arrest_date"), on="_i", how="left")
+def _add_next_arrest(traj: pl.DataFrame, A: pl.DataFrame, ph: pl.Series, a_person: pl.Series) -> pl.DataFrame:
+    """The person's next arrest strictly after this trajectory's disposition.
+
+    Arrests and dispositions sorted by person hash, date, then kind (arrests first on the
+    same day, so a same-day arrest is not "after"); each disposition takes the next arrest
+    below it by a backward fill, if it belongs to the same person (checked on the hash,
+    then on the person id strings, so a collision yields no next arrest, never a wrong one).
+    `ph` is the person hash of each trajectory row; trajectory_id is the row number.
+    """
+    disp = traj.select(pl.col("trajectory_id").alias("tid"), ph.alias("ph"), pl.col("disposition_date").alias("date"),
+                       (pl.col("entry_stage") != "arrest").alias("no_arrest"))
+    disp = disp.filter(pl.col("date").is_not_null())
+    # Only persons with two or more arrests, or a trajectory that entered without one,
+    # can have an arrest after a disposition; the sort is over their events alone.
+    a_ph = A.get_column("ph").sort()
+    who = pl.concat([a_ph.filter(a_ph == a_ph.shift(1)), disp.filter(pl.col("no_arrest")).get_column("ph")]).unique()
+    ev = pl.concat([
+        A.filter(pl.col("ph").is_in(who.implode())).select(
+            "ph", pl.col("arrest_date").alias("date"), pl.lit(0, pl.UInt8).alias("kind"), "ai",
+            pl.lit(None, pl.UInt64).alias("tid")),
+        disp.filter(pl.col("ph").is_in(who.implode())).select(
+            "ph", "date", pl.lit(1, pl.UInt8).alias("kind"), pl.lit(None, pl.UInt32).alias("ai"), "tid"),
+    ]).sort("ph", "date", "kind")
+    is_arrest = pl.col("kind") == 0
+    ev = ev.with_columns(*(pl.when(is_arrest).then(pl.col(c)).backward_fill().alias(f"next_{c}") for c in ("date", "ph", "ai")))
+    nxt = ev.filter((pl.col("kind") == 1) & (pl.col("next_ph") == pl.col("ph"))).select(
+        "tid", pl.col("next_date").alias("next_arrest_date"), "next_ai")
+    row = (pl.col("tid") - 1).cast(pl.UInt32)
+    nxt = nxt.filter(pl.lit(traj.get_column("person_id")).gather(row) == pl.lit(a_person).gather(pl.col("next_ai")))
+    return traj.with_columns(_scatter(traj.height, nxt.select(row).to_series(), nxt.get_column("next_arrest_date"))
+                             .alias("next_arrest_date"))
 
 
 def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str | Path,

@@ -1,0 +1,93 @@
+"""Drift benchmark: 1,000 monthly series x 240 periods x 4 categories, end to end, and the
+search step against plain ruptures.Pelt with the same cost and penalty.
+
+    .venv/bin/python benchmarks/drift_bench.py [--series 1000] [--repeats 3] [--compare 100]
+
+1. End to end: `DriftDetector(n_boot=199)` on all series (overdispersion, PELT search,
+   bootstrap significance with backward elimination, location intervals, BH across
+   series; mix shifts only, as the target asks), `--repeats` times; median wall time.
+2. Search step: for `--compare` series, tipdrift's `pelt_search` on the cost matrix versus
+   `ruptures.Pelt(custom_cost=CostMultinomial(phi, length_penalty), jump=1, min_size=6)`
+   with the same phi and mbic penalty; checks the breakpoints are identical and prints
+   the median time per series and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import time
+
+import numpy as np
+import polars as pl
+import ruptures as rpt
+
+from tipdrift.costs import CostMultinomial
+from tipdrift.detect import DriftDetector, MixModel, pelt_search, penalty_for
+from tipdrift.series import CountSeries
+
+CATS = ["forced_labour", "sexual_exploitation", "labour_and_sexual", "other"]
+
+
+def make_series(n_series: int, T: int, seed: int) -> tuple[CountSeries, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    mats: dict[str, np.ndarray] = {}
+    for i in range(n_series):
+        k = int(rng.choice([0, 1, 2], p=[0.4, 0.4, 0.2]))
+        taus = sorted(rng.choice(np.arange(24, T - 24), size=k, replace=False).tolist()) if k else []
+        bounds = [0] + taus + [T]
+        p = np.vstack([np.repeat(rng.dirichlet([3, 3, 1.5, 1.5])[None], b - a, 0) for a, b in zip(bounds[:-1], bounds[1:])])
+        g = rng.gamma(80 * p)
+        n = rng.poisson(rng.uniform(10, 60), T)
+        mats[f"U{i:04d}"] = rng.multinomial(n, g / g.sum(1, keepdims=True))
+    periods = [dt.date(2005 + t // 12, t % 12 + 1, 1) for t in range(T)]
+    units = np.repeat(np.array(list(mats)), T * len(CATS))
+    per = np.tile(np.repeat(np.array(periods, dtype="datetime64[D]"), len(CATS)), n_series)
+    cat = np.tile(np.array(CATS), n_series * T)
+    counts = np.concatenate([m.reshape(-1) for m in mats.values()])
+    long = pl.DataFrame({"unit": units, "period": per, "category": cat, "count": counts.astype(np.int64)})
+    series = CountSeries(long=long, categories=CATS, freq="month", first_period=periods[0], last_period=periods[-1],
+                         censored_from=None)
+    return series, mats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--series", type=int, default=1000)
+    ap.add_argument("--periods", type=int, default=240)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--compare", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    series, mats = make_series(args.series, args.periods, args.seed)
+    print(f"{args.series} series x {args.periods} periods x {len(CATS)} categories; {os.cpu_count()} cores")
+
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        det = DriftDetector(n_boot=199, volume=False).fit(series)
+        times.append(time.perf_counter() - t)
+    print(f"end to end (n_boot=199, intervals, BH): median {statistics.median(times):.1f} s over {args.repeats} runs "
+          f"({', '.join(f'{x:.1f}' for x in times)}); {len(det.shifts_)} shifts, {len(det.candidates_)} tested candidates")
+
+    ours, theirs, same = [], [], 0
+    for unit in list(mats)[: args.compare]:
+        y = mats[unit].astype(float)
+        model = MixModel(y)
+        pen, lp = penalty_for("mbic", model.n_params, len(y))
+        phi = 1.3
+        t = time.perf_counter()
+        a = pelt_search(CostMultinomial(phi=phi, length_penalty=lp).fit(model.yk).matrix(6), pen, 6)
+        ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        b = rpt.Pelt(custom_cost=CostMultinomial(phi=phi, length_penalty=lp), jump=1, min_size=6).fit(model.yk).predict(pen=pen)
+        theirs.append(time.perf_counter() - t)
+        same += a == b
+    mo, mt = statistics.median(ours), statistics.median(theirs)
+    print(f"search step on {args.compare} series: identical breakpoints {same}/{args.compare}; median per series "
+          f"tipdrift {mo * 1e3:.2f} ms, ruptures.Pelt {mt * 1e3:.1f} ms, ratio {mt / mo:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
