@@ -52,6 +52,25 @@ def interval(est: float, se: float, n: int, alpha: float = 0.05) -> tuple[float,
     return (float(est ** np.exp(z * s)), float(est ** np.exp(-z * s)))
 
 
+def _cif(time: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    if not (status > 0).any():
+        return np.array([]), [], []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        ci = CumIncidenceRight(time.astype(float), status.astype(int))
+    return ci.times, ci.cinc, ci.cinc_se
+
+
+def cif_curve(time: np.ndarray, status: np.ndarray, points: np.ndarray, n_causes: int) -> np.ndarray:
+    """CIF of causes 1..n_causes at each of `points`: array (n_causes, len(points))."""
+    times, cinc, _ = _cif(time, status)
+    idx = np.searchsorted(times, points, side="right") - 1
+    out = np.zeros((n_causes, len(points)))
+    for j in range(min(n_causes, len(cinc))):
+        out[j] = np.where(idx >= 0, cinc[j][np.maximum(idx, 0)], 0.0)
+    return out
+
+
 def cumulative_incidence(time: np.ndarray, status: np.ndarray, horizon: float, n_causes: int,
                          alpha: float = 0.05) -> list[dict[str, float]]:
     """CIF of each cause 1..n_causes at `horizon` (competing risks; status 0 = censored)."""
@@ -59,14 +78,7 @@ def cumulative_incidence(time: np.ndarray, status: np.ndarray, horizon: float, n
     out = []
     if n == 0:
         return [{"estimate": None, "ci_low": None, "ci_high": None} for _ in range(n_causes)]
-    if not (status > 0).any():
-        cinc = se = []
-        times = np.array([])
-    else:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            ci = CumIncidenceRight(time.astype(float), status.astype(int))
-        times, cinc, se = ci.times, ci.cinc, ci.cinc_se
+    times, cinc, se = _cif(time, status)
     idx = int(np.searchsorted(times, horizon, side="right")) - 1
     for j in range(n_causes):
         if j < len(cinc) and idx >= 0:
@@ -122,6 +134,7 @@ class AttritionFitter:
     as_of_: dt.date | None = field(default=None, init=False)
     cohorts_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     durations_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+    curves_: pl.DataFrame | None = field(default=None, init=False, repr=False)
 
     def fit(self, trajectories: pl.DataFrame) -> "AttritionFitter":
         if self.horizon_months <= 0:
@@ -150,7 +163,8 @@ class AttritionFitter:
         if self.by:
             groups += [(str(g), pl.col(self.by) == g) for g in t.get_column(self.by).drop_nulls().unique().sort().to_list()]
         h = float(self.horizon_months)
-        rows, durs = [], []
+        rows, durs, curves = [], [], []
+        grid = np.arange(0.0, h + 1e-9, 1.0)
         for stage in ("arrest", "prosecution"):
             st = t.filter(pl.col("entry_stage") == stage)
             for cohort in st.get_column("cohort").unique().sort().to_list():
@@ -182,6 +196,10 @@ class AttritionFitter:
                                     "none": int(lk.get("none", 0))}
                     rows.append(row)
                     if gname == "all":
+                        cif = cif_curve(time, status, grid, 3)
+                        for j, name in enumerate(OUTCOMES):
+                            curves += [{"entry_stage": stage, "cohort": int(cohort), "outcome": name, "months": float(m),
+                                        "estimate": round(float(v), 4)} for m, v in zip(grid, cif[j])]
                         pros = g.filter(pl.col("filed"))
                         d1 = _median(pros.get_column("t_filing").to_numpy(), np.ones(pros.height, bool), self.alpha)
                         court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
@@ -191,6 +209,7 @@ class AttritionFitter:
                                      "filing_to_disposition": d2, "provisional": bool(provisional)})
         self.cohorts_ = pl.DataFrame(rows)
         self.durations_ = pl.DataFrame(durs)
+        self.curves_ = pl.DataFrame(curves)
         return self
 
     def to_dict(self) -> dict[str, Any]:

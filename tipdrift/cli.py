@@ -176,6 +176,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from tipdrift.report import parse_param_args, resolve_params, run_all_units, run_report
+
+    given = parse_param_args(args.param or [], args.params_file)
+    params = resolve_params(args.kind, given)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.all_units:
+        index = run_all_units(args.kind, params, out, notebooks=args.notebooks, workers=args.workers)
+        print(f"reports: {index}")
+    else:
+        name = f"{args.kind}_{params['unit'] or 'all'}".replace("(", "").replace(")", "")
+        page = run_report(args.kind, params, out / f"{name}.html", notebooks=args.notebooks)
+        print(f"report: {page}")
+    return 0
+
+
 def _penalty(value: str) -> str | float:
     try:
         return float(value)
@@ -238,6 +255,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     print("\n-- 4. review: every shift with its recorded context")
     print(format_review(review(doc)))
+
+    if not args.no_reports:
+        print("\n-- 5. reports: one drift report per unit (papermill + nbconvert, offline HTML)")
+        from tipdrift.report import run_all_units
+
+        index = run_all_units("drift", {"data_dir": str(data), "context_dir": args.context, "as_of": args.as_of},
+                              Path(args.reports), workers=2)
+        traj_dir = Path(args.reports) / "trajectories"
+        from tipdrift.report import run_report
+
+        run_report("trajectories", {"data_dir": str(data), "as_of": args.as_of}, traj_dir / "trajectories_all.html")
+        print(f"\nOpen {index.resolve()} (drift reports by unit) and {(traj_dir / 'trajectories_all.html').resolve()}")
     return 0
 
 
@@ -322,11 +351,23 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="also write the figures to this JSON file")
     ev.set_defaults(func=cmd_evaluate)
 
+    rp = sub.add_parser("report", help="run a report notebook with papermill and render offline HTML")
+    rp.add_argument("kind", choices=("drift", "trajectories"))
+    rp.add_argument("--param", action="append", metavar="KEY=VALUE", help="a notebook parameter (repeatable)")
+    rp.add_argument("--params-file", default=None, help="YAML file of parameters (--param wins)")
+    rp.add_argument("--all-units", action="store_true", help="one report per unit (drift) or jurisdiction, and index.html")
+    rp.add_argument("--workers", type=int, default=2, help="worker processes for --all-units (default 2)")
+    rp.add_argument("--notebooks", default=None, help="folder of the report notebooks (default: the repository's notebooks/)")
+    rp.add_argument("--out", default="reports", help="output folder (default reports/)")
+    rp.set_defaults(func=cmd_report)
+
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic data")
     d.add_argument("--data", default="data/synthetic", help="folder with arrests, prosecutions, dispositions, cases")
     d.add_argument("--context", default="context_log", help="folder of context-log CSV files")
     d.add_argument("--out", default="out", help="folder for outputs")
     d.add_argument("--as-of", default="2024-12-31", help="extract date of the data (default 2024-12-31)")
+    d.add_argument("--no-reports", action="store_true", help="skip the HTML reports (faster)")
+    d.add_argument("--reports", default="reports", help="folder for the HTML reports (default reports/)")
     d.set_defaults(func=cmd_demo)
     return p
 

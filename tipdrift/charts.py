@@ -1,0 +1,164 @@
+"""Charts for notebooks and reports (altair), aggregated in polars first.
+
+Every chart takes small, already aggregated frames, so real data sizes never hit
+altair's row limits. `to_svg` renders a chart with vl-convert to a static SVG, so a
+report page needs no JavaScript and nothing from the network; `show` displays it in a
+notebook inside a `div.tipdrift-chart` (the element the browser tests look for).
+Small counts are suppressed before charting (see tipdrift.privacy).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from tipdrift.privacy import DEFAULT_THRESHOLD
+
+SUPPRESSED = "suppressed (<{t} per cell)"
+STATUS_COLOURS = {"explained": "#2b8a3e", "artifact_compatible": "#e67700", "unexplained": "#c92a2a"}
+
+
+def _values(df: pl.DataFrame) -> list[dict[str, Any]]:
+    out = df.with_columns([pl.col(c).cast(pl.String) for c, t in df.schema.items() if t in (pl.Date, pl.Datetime)])
+    return out.to_dicts()
+
+
+def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Per period: each category's share, with cells below the threshold pooled into one
+    grey "suppressed" band, so no share is computed from a small cell."""
+    d = long.filter(pl.col("unit") == unit).with_columns(pl.col("count").sum().over("period").alias("total"))
+    small = pl.col("count") < threshold
+    d = d.with_columns(pl.when(small).then(pl.lit(SUPPRESSED.format(t=threshold))).otherwise(pl.col("category")).alias("category"))
+    d = d.group_by("period", "category").agg(pl.col("count").sum(), pl.col("total").first())
+    return (d.filter(pl.col("total") > 0)
+            .with_columns((pl.col("count") / pl.col("total")).alias("share"))
+            .select("period", "category", "share").sort("period", "category"))
+
+
+def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None = None,
+              events: list[dict[str, Any]] | None = None, threshold: int = DEFAULT_THRESHOLD,
+              width: int = 720, height: int = 260) -> alt.LayerChart:
+    """Stacked case-type shares per period, shift dates as rules, their intervals as
+    bands (coloured by status), and context events as labelled ticks."""
+    shares = mix_shares(long, unit, threshold)
+    base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after").encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
+        color=alt.Color("category:N", title="case type", scale=alt.Scale(scheme="tableau10")),
+        tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%")],
+    )
+    layers: list[alt.Chart] = [base]
+    mix = [s for s in (shifts or []) if s["unit"] == unit and s["kind"] == "mix"]
+    if mix:
+        bands = pl.DataFrame([{"start": s["ci"][0], "end": _next_month(s["ci"][1]), "period": s["period"],
+                               "status": s["status"], "label": f"shift {s['period'][:7]} ({s['status']})"} for s in mix])
+        colour = alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+                           title="shift status")
+        layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
+            x="start:T", x2="end:T", color=colour))
+        layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2).encode(
+            x="period:T", color=colour, tooltip=["label:N"]))
+    if events:
+        ev = pl.DataFrame([{"date": e["date"], "label": f"{e['event_id']} {e['kind']}"} for e in events])
+        layers.append(alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14).encode(
+            x="date:T", y=alt.value(height - 6), tooltip=["label:N", "date:T"]))
+        layers.append(alt.Chart(alt.Data(values=_values(ev))).mark_text(angle=300, align="left", dy=-6, fontSize=9).encode(
+            x="date:T", y=alt.value(height - 14), text="label:N"))
+    return alt.layer(*layers).properties(width=width, height=height, title=f"Case-type mix: {unit}").resolve_scale(color="independent")
+
+
+def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
+    """Cases per period; periods below the threshold are drawn as suppressed (no value)."""
+    d = (long.filter(pl.col("unit") == unit).group_by("period").agg(pl.col("count").sum().alias("cases")).sort("period")
+         .with_columns(pl.when(pl.col("cases") < threshold).then(None).otherwise(pl.col("cases")).alias("cases")))
+    return alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
+        x=alt.X("period:T", title=None), y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
+        tooltip=["period:T", "cases:Q"]).properties(width=width, height=120, title=f"Cases per period: {unit}")
+
+
+def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
+    """Share of each arrest cohort reaching each stage within the horizon (group "all"),
+    with 95% intervals; cohorts below the threshold are left out, provisional ones marked."""
+    rows = []
+    for r in cohorts.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") == "all")).iter_rows(named=True):
+        if r["entries"] < threshold:
+            continue
+        for stage in ("prosecuted", "convicted", "dismissed", "acquitted"):
+            rows.append({"cohort": f"{r['cohort']}{' (provisional)' if r['provisional'] else ''}", "stage": stage,
+                         "estimate": r[stage]["estimate"], "lo": r[stage]["ci_low"], "hi": r[stage]["ci_high"]})
+    d = pl.DataFrame(rows)
+    base = alt.Chart(alt.Data(values=_values(d)))
+    order = ["prosecuted", "convicted", "dismissed", "acquitted"]
+    bars = base.mark_bar().encode(
+        x=alt.X("stage:N", sort=order, title=None), y=alt.Y("estimate:Q", axis=alt.Axis(format="%"), title="share of cohort"),
+        color=alt.Color("stage:N", sort=order, legend=None), tooltip=["cohort:N", "stage:N", alt.Tooltip("estimate:Q", format=".1%")])
+    err = base.mark_errorbar().encode(x=alt.X("stage:N", sort=order), y="lo:Q", y2="hi:Q")
+    return alt.layer(bars, err).properties(width=70, height=160).facet(
+        facet=alt.Facet("cohort:N", title="arrest cohort"), columns=8).properties(title="Attrition by arrest cohort")
+
+
+def cif_chart(curves: pl.DataFrame, cohort: int, width: int = 520) -> alt.Chart:
+    """Cumulative incidence of conviction, dismissal and acquittal after arrest (one cohort)."""
+    d = curves.filter(pl.col("cohort") == cohort)
+    return alt.Chart(alt.Data(values=_values(d))).mark_line(interpolate="step-after").encode(
+        x=alt.X("months:Q", title="months since arrest"),
+        y=alt.Y("estimate:Q", axis=alt.Axis(format="%"), title="cumulative incidence"),
+        color=alt.Color("outcome:N", title="outcome"), tooltip=["outcome:N", "months:Q", alt.Tooltip("estimate:Q", format=".1%")],
+    ).properties(width=width, height=240, title=f"Court outcomes after arrest, cohort {cohort} (competing risks)")
+
+
+def duration_chart(durations: pl.DataFrame, width: int = 520) -> alt.Chart:
+    """Median months arrest->filing and filing->disposition per cohort, with 95% intervals."""
+    rows = []
+    for r in durations.filter(pl.col("entry_stage") == "arrest").iter_rows(named=True):
+        for step in ("arrest_to_filing", "filing_to_disposition"):
+            m = r[step]
+            if m["median_months"] is not None and m["n"] >= DEFAULT_THRESHOLD:
+                rows.append({"cohort": str(r["cohort"]), "step": step.replace("_", " "), "median": m["median_months"],
+                             "lo": m["ci_low"], "hi": m["ci_high"]})
+    d = pl.DataFrame(rows)
+    base = alt.Chart(alt.Data(values=_values(d)))
+    return alt.layer(
+        base.mark_point(filled=True).encode(x=alt.X("cohort:O"), y=alt.Y("median:Q", title="median months"),
+                                            color="step:N", tooltip=["cohort:O", "step:N", "median:Q"]),
+        base.mark_errorbar().encode(x="cohort:O", y="lo:Q", y2="hi:Q", color="step:N"),
+    ).properties(width=width, height=200, title="Time to each step (Kaplan-Meier medians)")
+
+
+def decomposition_chart(decomposition: dict[str, Any], width: int = 360) -> alt.Chart:
+    """The four parts of a pooled share change (within, unit mix, entering, leaving)."""
+    parts = ["within", "unit_mix", "entering", "leaving"]
+    d = pl.DataFrame([{"part": p.replace("_", " "), "change": float(decomposition[p])} for p in parts])
+    return alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
+        x=alt.X("part:N", sort=[p.replace("_", " ") for p in parts], title=None),
+        y=alt.Y("change:Q", axis=alt.Axis(format="+.1%"), title=f"change in share of {decomposition['category']}"),
+        color=alt.condition("datum.change > 0", alt.value("#1971c2"), alt.value("#e03131")),
+        tooltip=["part:N", alt.Tooltip("change:Q", format="+.2%")],
+    ).properties(width=width, height=200, title="Pooled shift: within units vs composition")
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """A static SVG of the chart (vl-convert; no browser, no network)."""
+    import vl_convert as vlc
+
+    version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # "v6.4.1" -> "6.4"
+    # allowed_base_urls=[]: the charts carry their data inline; nothing may be fetched.
+    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=version, allowed_base_urls=[])
+
+
+def chart_html(chart: alt.TopLevelMixin) -> str:
+    return f'<div class="tipdrift-chart">{to_svg(chart)}</div>'
+
+
+def show(chart: alt.TopLevelMixin) -> Any:
+    """Display a chart in a notebook as static SVG inside div.tipdrift-chart."""
+    from IPython.display import HTML
+
+    return HTML(chart_html(chart))
+
+
+def _next_month(iso: str) -> str:
+    d = dt.date.fromisoformat(iso)
+    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1).isoformat()
