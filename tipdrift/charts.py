@@ -9,14 +9,39 @@ Small counts are suppressed before charting (see tipdrift.privacy).
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Any
 
-import altair as alt
 import polars as pl
 
+
+def _import_altair():  # noqa: ANN202
+    """Import altair without jsonschema's rfc3987_syntax checker.
+
+    jsonschema imports rfc3987_syntax when it is installed (JupyterLab's dependencies
+    bring it) and compiles a lark grammar at import: about 1.5 s, most of a report's
+    start-up in every kernel. Vega-Lite specs use no IRI formats, so it is hidden while
+    altair (and jsonschema) import, then put back for anything else that wants it.
+    """
+    if "rfc3987_syntax" in sys.modules or "jsonschema" in sys.modules:
+        import altair
+
+        return altair
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import of it raises ImportError
+    try:
+        import altair
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return altair
+
+
+alt = _import_altair()
+
 from tipdrift.privacy import DEFAULT_THRESHOLD
+from tipdrift.vocab import CASE_TYPES
 
 SUPPRESSED = "suppressed (<{t} per cell)"
+CATEGORY_COLOURS = ["#4c6ef5", "#f59f00", "#e64980", "#12b886", "#7950f2", "#868e96", "#15aabf", "#fab005"]
 STATUS_COLOURS = {"explained": "#2b8a3e", "artifact_compatible": "#e67700", "unexplained": "#c92a2a"}
 
 
@@ -32,9 +57,11 @@ def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD
     small = pl.col("count") < threshold
     d = d.with_columns(pl.when(small).then(pl.lit(SUPPRESSED.format(t=threshold))).otherwise(pl.col("category")).alias("category"))
     d = d.group_by("period", "category").agg(pl.col("count").sum(), pl.col("total").first())
+    order = {c: i for i, c in enumerate(CASE_TYPES)}
     return (d.filter(pl.col("total") > 0)
-            .with_columns((pl.col("count") / pl.col("total")).alias("share"))
-            .select("period", "category", "share").sort("period", "category"))
+            .with_columns((pl.col("count") / pl.col("total")).alias("share"),
+                          pl.col("category").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("order"))
+            .select("period", "category", "share", "order").sort("period", "order"))
 
 
 def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None = None,
@@ -43,10 +70,17 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None
     """Stacked case-type shares per period, shift dates as rules, their intervals as
     bands (coloured by status), and context events as labelled ticks."""
     shares = mix_shares(long, unit, threshold)
+    present = shares.get_column("category").unique().to_list()
+    suppressed = SUPPRESSED.format(t=threshold)
+    domain = [c for c in CASE_TYPES if c in present] + sorted(c for c in present if c not in CASE_TYPES and c != suppressed)
+    palette = CATEGORY_COLOURS[: len(domain)]
+    if suppressed in present:
+        domain, palette = domain + [suppressed], palette + ["#ced4da"]
     base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after").encode(
         x=alt.X("period:T", title=None),
         y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
-        color=alt.Color("category:N", title="case type", scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("category:N", title="case type", scale=alt.Scale(domain=domain, range=palette)),
+        order=alt.Order("order:Q"),
         tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%")],
     )
     layers: list[alt.Chart] = [base]
@@ -54,12 +88,12 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None
     if mix:
         bands = pl.DataFrame([{"start": s["ci"][0], "end": _next_month(s["ci"][1]), "period": s["period"],
                                "status": s["status"], "label": f"shift {s['period'][:7]} ({s['status']})"} for s in mix])
-        colour = alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-                           title="shift status")
+        status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
+        colour = alt.Color("status:N", scale=status_scale, title="shift status")
         layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
             x="start:T", x2="end:T", color=colour))
         layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2).encode(
-            x="period:T", color=colour, tooltip=["label:N"]))
+            x="period:T", color=alt.Color("status:N", scale=status_scale, legend=None), tooltip=["label:N"]))
     if events:
         ev = pl.DataFrame([{"date": e["date"], "label": f"{e['event_id']} {e['kind']}"} for e in events])
         layers.append(alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14).encode(
@@ -152,11 +186,11 @@ def chart_html(chart: alt.TopLevelMixin) -> str:
     return f'<div class="tipdrift-chart">{to_svg(chart)}</div>'
 
 
-def show(chart: alt.TopLevelMixin) -> Any:
-    """Display a chart in a notebook as static SVG inside div.tipdrift-chart."""
-    from IPython.display import HTML
+def show(chart: alt.TopLevelMixin) -> None:
+    """Display a chart in a notebook as static SVG inside div.tipdrift-chart (works in loops too)."""
+    from IPython.display import HTML, display
 
-    return HTML(chart_html(chart))
+    display(HTML(chart_html(chart)))
 
 
 def _next_month(iso: str) -> str:

@@ -33,7 +33,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #dee2e6;padding:.25em .6em;text-align:left}
 th{background:#f1f3f5}.tipdrift-chart{margin:1em 0;overflow-x:auto}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em}
 .provenance{font-size:.85em;color:#495057}footer{margin-top:3em;font-size:.8em;color:#868e96}
-.jp-OutputPrompt,.jp-InputPrompt{display:none}pre{white-space:pre-wrap}
+.jp-OutputPrompt,.jp-InputPrompt,.anchor-link{display:none}pre{white-space:pre-wrap}
 """
 
 
@@ -130,6 +130,8 @@ def render_html(nb: Any, title: str) -> str:
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
+    for i, cell in enumerate(nb.cells):  # papermill's injected cell has a random id: keep pages reproducible
+        cell["id"] = f"cell-{i}"
     body, _ = exporter.from_notebook_node(nb)
     body = re.sub(r"<script[^>]*src=[^>]*></script>", "", body)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -137,6 +139,19 @@ def render_html(nb: Any, title: str) -> str:
             f"<style>{CSS}</style></head><body>{body}<footer>Generated {stamp} by tipdrift. "
             f"Synthetic or aggregated figures only; counts below the small-cell threshold are shown as &lt;n.</footer>"
             f"</body></html>")
+
+
+def _kernel_manager_class() -> type:
+    """Kernels talk over Unix sockets (IPC), not loopback TCP: nothing listens on a port,
+    and ipykernel has no reason to warn about unencrypted TCP."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
 
 
 def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebooks: str | Path | None = None) -> Path:
@@ -157,7 +172,8 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
     executed = work / (out_html.stem + ".ipynb")
     try:
         nb = pm.execute_notebook(str(source), str(executed), parameters=params, kernel_name="python3",
-                                 cwd=str(nb_dir), progress_bar=False, log_output=False)
+                                 cwd=str(nb_dir), progress_bar=False, log_output=False,
+                                 kernel_manager_class=_kernel_manager_class())
     except pm.PapermillExecutionError as exc:
         first = (str(exc.evalue).strip().splitlines() or [""])[0]
         raise ParameterError(f"{kind} report ({out_html.name}): {exc.ename}: {first}") from None

@@ -85,25 +85,27 @@ class DriftView:
         """Cases per year and category for this unit, small cells suppressed."""
         d = (self.series.long.filter(pl.col("unit") == self.unit)
              .with_columns(pl.col("period").dt.year().alias("year"))
-             .group_by("year", "category").agg(pl.col("count").sum())
+             .group_by("year", "category").agg(pl.col("count").sum()).sort("year", "category")
              .pivot(on="category", index="year", values="count").sort("year").fill_null(0))
-        cats = [c for c in d.columns if c != "year"]
+        cats = [c for c in self.series.categories if c in d.columns]  # fixed order: same inputs, same page
+        d = d.select("year", *cats)
         return suppress_counts(d.with_columns(pl.col("year").cast(pl.String)), cats, self.params["small_cell"])
 
 
 def drift_view(params: dict[str, Any]) -> DriftView:
     """Validate, detect (or read shifts.json), and gather what the drift report shows."""
-    from tipdrift.drift import run_drift
+    from tipdrift.load import load_table
     from tipdrift.report import resolve_params, validate_drift_params
     from tipdrift.review import load_shifts
     from tipdrift.series import build_series
-    from tipdrift.load import load_table
 
     p = resolve_params("drift", params)
     table = Path(p["data_dir"]) / p["table"]
     if p["shifts_path"]:
         doc = load_shifts(p["shifts_path"])
     else:
+        from tipdrift.drift import run_drift  # detection (statsmodels, ruptures) only when no shifts.json is given
+
         doc, _ = run_drift(table, pooled=True, context=p["context_dir"] or None, freq=p["freq"], penalty=p["penalty"],
                            min_size=p["min_size"], alpha=p["alpha"], n_boot=p["n_boot"], seed=p["seed"],
                            as_of=p["as_of"] or None)
@@ -150,11 +152,11 @@ class TrajectoryView:
                 for name, c in self.link_summary["links"].items()]
         return suppress_counts(pl.DataFrame(rows), ["by key", "by person and date window", "unlinked"], t)
 
-    def attrition_table(self) -> pl.DataFrame:
-        """Estimates in percent with intervals; cohort-groups below the threshold hidden."""
+    def attrition_table(self, group: str = "all") -> pl.DataFrame:
+        """Estimates in percent with intervals for one group; cohorts below the threshold hidden."""
         t = self.params["small_cell"]
         rows = []
-        for r in self.attrition.cohorts_.iter_rows(named=True):
+        for r in self.attrition.cohorts_.filter(pl.col("group") == group).iter_rows(named=True):
             small = r["entries"] < t
             row = {"entry": r["entry_stage"], "cohort": str(r["cohort"]), "group": r["group"],
                    "entries": suppressed_label(t) if small else str(r["entries"])}
@@ -165,6 +167,17 @@ class TrajectoryView:
             row["note"] = f"provisional (at {r['estimated_at_months']} months)" if r["provisional"] else ""
             rows.append(row)
         return pl.DataFrame(rows)
+
+    def by_group_table(self, outcome: str = "convicted") -> pl.DataFrame:
+        """One outcome's share by arrest cohort (rows) and group (columns); small cells hidden."""
+        t = self.params["small_cell"]
+        c = self.attrition.cohorts_.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") != "all"))
+        if c.height == 0:
+            return pl.DataFrame({"note": ["no grouping requested"]})
+        c = c.with_columns(pl.when(pl.col("entries") < t).then(pl.lit(suppressed_label(t) + " cases"))
+                           .otherwise((pl.col(outcome).struct.field("estimate") * 100).round(1).cast(pl.String) + "%")
+                           .alias("v"), pl.col("cohort").cast(pl.String))
+        return c.pivot(on="group", index="cohort", values="v").sort("cohort")
 
     def rearrest_table(self) -> pl.DataFrame:
         t = self.params["small_cell"]

@@ -1,0 +1,8 @@
+# JupyterLab for tipdrift: offline by default (no news feed, no update check, no
+# extension installs from the network). Used by `make lab` and the browser test.
+c = get_config()  # noqa: F821 (provided by Jupyter)
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.open_browser = False

@@ -1,0 +1,141 @@
+"""Real-browser tests: headless Chromium (Debian's package) driven by Playwright.
+
+1. A generated report opened from disk with every non-file request blocked: each chart
+   element holds a drawn SVG, and no request left the page.
+2. JupyterLab on a loopback port: open explore.ipynb, run all cells, charts appear.
+
+Chromium is installed by .ci/run (apt-get install chromium chromium-driver); Playwright
+never downloads a browser. Without /usr/bin/chromium the tests skip, except under CI.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _browser(p):  # noqa: ANN001, ANN202 (playwright objects)
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run should install Debian's chromium and chromium-driver")
+        pytest.skip("chromium not installed (apt-get install chromium chromium-driver)")
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tipdrift.report import run_report
+
+    page_path = run_report("drift", {"data_dir": str(REPO / "data" / "synthetic"), "context_dir": str(REPO / "context_log"),
+                                     "unit": "(pooled)", "as_of": "2024-12-31"}, tmp_path / "pooled.html")
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context()
+        requests: list[str] = []
+        blocked: list[str] = []
+
+        def route(r):  # noqa: ANN001, ANN202
+            if r.request.url.startswith("file:"):
+                return r.continue_()
+            blocked.append(r.request.url)
+            return r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        charts = page.locator("div.tipdrift-chart")
+        n = charts.count()
+        assert n >= 3
+        for i in range(n):
+            svg = charts.nth(i).locator("svg").first
+            box = svg.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 50, f"chart {i} did not render"
+            assert charts.nth(i).locator("svg path, svg rect").count() > 0
+        assert page.locator("text=tipdrift version").count() >= 1
+        browser.close()
+    assert blocked == []
+    assert all(u.startswith("file:") for u in requests), requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+        pytest.skip("chromium not installed")
+    # A scratch copy, so JupyterLab's autosave never writes outputs into the repository.
+    root = tmp_path / "lab"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(REPO / "notebooks" / "explore.ipynb", root / "notebooks" / "explore.ipynb")
+    (root / "data").symlink_to(REPO / "data")
+    (root / "context_log").symlink_to(REPO / "context_log")
+    port, token = _free_port(), "tipdrift-test-token"
+    # Render every cell (JupyterLab 4 leaves off-screen cells out of the page by default).
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
+    log = open(tmp_path / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", f"--config={REPO / 'jupyter' / 'jupyter_server_config.py'}",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}"] + (["--allow-root"] if os.geteuid() == 0 else []),
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-2000:])
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = _browser(p)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/notebooks/explore.ipynb?token={token}")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+            # wait for the kernel to be idle (status bar), then Run > Run All Cells
+            page.wait_for_function("() => /\\|\\s*Idle/.test(document.querySelector('.jp-StatusBar-Widget')"
+                                   " ? document.body.innerText : '')", timeout=90_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.wait_for_function(
+                "() => document.querySelectorAll('.jp-OutputArea-output .tipdrift-chart svg').length >= 6",
+                timeout=180_000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+            charts = page.locator(".jp-OutputArea-output .tipdrift-chart svg").count()
+            page.screenshot(path=str(tmp_path / "lab.png"))
+            browser.close()
+        assert charts >= 6
+        assert errors == 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -1,0 +1,34 @@
+"""Small-count suppression."""
+from __future__ import annotations
+
+import polars as pl
+
+from tipdrift.charts import SUPPRESSED, mix_shares
+from tipdrift.privacy import suppress_counts, suppress_shares
+
+
+def test_counts_below_threshold_become_labels() -> None:
+    df = pl.DataFrame({"a": [0, 4, 5, 12], "b": [1, 2, 3, 100]})
+    out = suppress_counts(df, ["a"], 5)
+    assert out["a"].to_list() == ["<5", "<5", "5", "12"]
+    assert out["b"].to_list() == [1, 2, 3, 100]
+    assert suppress_counts(df, ["b"], 3)["b"].to_list() == ["<3", "<3", "3", "100"]
+
+
+def test_shares_from_small_cells_are_hidden() -> None:
+    df = pl.DataFrame({"n": [3, 10], "share": [0.1, 0.4]})
+    assert suppress_shares(df, "share", "n", 5)["share"].to_list() == [None, 0.4]
+
+
+def test_mix_shares_never_compute_a_share_from_a_small_cell() -> None:
+    import datetime as dt
+
+    long = pl.DataFrame({
+        "unit": ["U"] * 6, "period": [dt.date(2020, 1, 1)] * 3 + [dt.date(2020, 2, 1)] * 3,
+        "category": ["a", "b", "c"] * 2, "count": [20, 3, 2, 10, 10, 10],
+    })
+    s = mix_shares(long, "U", threshold=5)
+    jan = dict(s.filter(pl.col("period") == dt.date(2020, 1, 1)).select("category", "share").iter_rows())
+    assert set(jan) == {"a", SUPPRESSED.format(t=5)}
+    assert abs(jan[SUPPRESSED.format(t=5)] - 5 / 25) < 1e-12
+    assert s.group_by("period").agg(pl.col("share").sum())["share"].to_list() == [1.0, 1.0]
