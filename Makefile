@@ -27,8 +27,11 @@ lab: $(STAMP)
 synth: $(STAMP)
 	$(BIN)/tipdrift synth data/synthetic --seed $(SEED) --context-dir context_log
 
+# Speed figures for benchmarks/README.md (several minutes; the linkage one generates 10M arrests).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/drift_bench.py
+	$(BIN)/python benchmarks/report_bench.py
+	$(BIN)/python benchmarks/link_bench.py
 
 lock:
 	@echo "Regenerate requirements.lock from a fresh venv with the declared dependencies."

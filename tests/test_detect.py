@@ -21,7 +21,7 @@ def _series(rng: np.random.Generator, T: int, shares: list[np.ndarray], taus: li
 
 def test_search_equals_ruptures_pelt() -> None:
     rng = np.random.default_rng(0)
-    for i in range(25):
+    for _ in range(25):
         T = int(rng.integers(30, 150))
         taus = sorted(rng.choice(np.arange(10, T - 10), size=int(rng.integers(0, 3)), replace=False).tolist())
         y = _series(rng, T, [rng.dirichlet([2] * 4) for _ in range(len(taus) + 1)], taus, n=15)

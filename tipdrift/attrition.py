@@ -233,6 +233,12 @@ def _days_to_months_py(delta: dt.timedelta) -> float:
     return delta.days / MONTH_DAYS
 
 
+def _km_at(times: np.ndarray, surv: np.ndarray, se: np.ndarray, x: float) -> tuple[float, float]:
+    """1 - S(x) and its standard error from a Kaplan-Meier step function."""
+    i = int(np.searchsorted(times, x, side="right")) - 1
+    return (0.0, float("nan")) if i < 0 else (1 - float(surv[i]), float(se[i]))
+
+
 def _band_label(lo: float, hi: float | None) -> str:
     return f"{int(lo)}+ months" if hi is None else f"{int(lo)}-{int(hi)} months"
 
@@ -285,14 +291,10 @@ class RearrestFitter:
                     sf = SurvfuncRight(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int))
                 times, surv, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
 
-                def at(x: float) -> tuple[float, float]:
-                    i = int(np.searchsorted(times, x, side="right")) - 1
-                    return (0.0, float("nan")) if i < 0 else (1 - float(surv[i]), float(se[i]))
-
-                est, s = at(self.horizon_months)
+                est, s = _km_at(times, surv, se, self.horizon_months)
                 lo_ci, hi_ci = interval(est, s, n, self.alpha)
                 for x in grid:
-                    e, _ = at(float(x))
+                    e, _ = _km_at(times, surv, se, float(x))
                     curve.append({"band": label, "months": float(x), "rearrested": round(e, 4)})
             else:
                 est = 0.0

@@ -14,16 +14,9 @@ from typing import Callable, Sequence
 import polars as pl
 
 from tipdrift.errors import InputFileError, ParameterError
+from tipdrift.load import find_table
 
 TABLE_FILES = ("arrests", "prosecutions", "dispositions", "cases")
-
-
-def _find_table(data_dir: Path, kind: str) -> Path:
-    for ext in ("parquet", "csv", "xlsx"):
-        p = data_dir / f"{kind}.{ext}"
-        if p.exists():
-            return p
-    raise InputFileError(str(data_dir / f"{kind}.*"), f"no {kind} table (.parquet, .csv or .xlsx) in this folder")
 
 
 def _print_load_summary(s: dict) -> None:
@@ -210,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("-- 1. load and validate")
     loaded = {}
     for kind in TABLE_FILES:
-        res = load_table(kind, _find_table(data, kind), as_of=args.as_of)
+        res = load_table(kind, find_table(data, kind), as_of=args.as_of)
         _print_load_summary(res.summary)
         loaded[kind] = res
     ctx_files = sorted(Path(args.context).glob("*.csv"))
@@ -245,7 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tipdrift.drift import run_drift, shifts_table, write_json
     from tipdrift.review import format_review, review
 
-    doc, _ = run_drift(_find_table(data, "cases"), pooled=True, context=args.context, as_of=args.as_of)
+    doc, _ = run_drift(find_table(data, "cases"), pooled=True, context=args.context, as_of=args.as_of)
     write_json(doc, out / "shifts.json")
     sparse = [s["unit"] for s in doc["series"] if s["status"] != "analysed"]
     print(f"{len(doc['series'])} series analysed ({len(sparse)} too sparse); {len(doc['shifts'])} significant shifts "

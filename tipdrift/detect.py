@@ -27,7 +27,7 @@ from statsmodels.stats.multitest import multipletests
 
 from tipdrift.costs import CostMultinomial, CostPoisson, xlogx
 from tipdrift.errors import ParameterError
-from tipdrift.series import POOLED, CountSeries
+from tipdrift.series import CountSeries
 
 PENALTY_PRESETS = ("bic", "mbic")
 

@@ -329,3 +329,12 @@ def load_tables(
         "files": [r.summary for r in results],
     }
     return LoadResult(kind=kind, source=summary["source"], accepted=accepted, rejected=rejected, summary=summary)
+
+
+def find_table(data_dir: str | Path, kind: str) -> Path:
+    """The `kind` table in a folder: KIND.parquet, KIND.csv or KIND.xlsx, in that order."""
+    for ext in ("parquet", "csv", "xlsx"):
+        p = Path(data_dir) / f"{kind}.{ext}"
+        if p.exists():
+            return p
+    raise InputFileError(str(Path(data_dir) / f"{kind}.*"), f"no {kind} table (.parquet, .csv or .xlsx) in this folder")

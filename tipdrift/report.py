@@ -141,19 +141,6 @@ def render_html(nb: Any, title: str) -> str:
             f"</body></html>")
 
 
-def _kernel_manager_class() -> type:
-    """Kernels talk over Unix sockets (IPC), not loopback TCP: nothing listens on a port,
-    and ipykernel has no reason to warn about unencrypted TCP."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs: Any):
-            kwargs.setdefault("transport", "ipc")
-            super().__init__(**kwargs)
-
-    return IPCKernelManager
-
-
 def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebooks: str | Path | None = None) -> Path:
     """Execute the `kind` notebook with `params` and write its HTML page."""
     import papermill as pm
@@ -173,7 +160,10 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
     try:
         nb = pm.execute_notebook(str(source), str(executed), parameters=params, kernel_name="python3",
                                  cwd=str(nb_dir), progress_bar=False, log_output=False,
-                                 kernel_manager_class=_kernel_manager_class())
+                                 # kernels on loopback TCP, each with its own ports (IPC socket paths can
+                                 # collide between concurrent workers); only the kernel's own warnings are
+                                 # silenced (it warns that loopback TCP is unencrypted), errors still show
+                                 extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as exc:
         first = (str(exc.evalue).strip().splitlines() or [""])[0]
         raise ParameterError(f"{kind} report ({out_html.name}): {exc.ename}: {first}") from None
@@ -217,12 +207,11 @@ def run_all_units(kind: str, params: dict[str, Any], out_dir: str | Path, notebo
             summary[u] = {"shifts": len(mine), "statuses": dict(sorted(
                 {st: sum(1 for s in mine if s["status"] == st) for st in {s["status"] for s in mine}}.items()))}
     else:
-        import polars as pl
+        from tipdrift.load import find_table
 
-        from tipdrift.cli import _find_table
+        from tipdrift.load import load_table
 
-        arrests = pl.read_parquet(_find_table(data, "arrests")) if _find_table(data, "arrests").suffix == ".parquet" \
-            else pl.read_csv(_find_table(data, "arrests"))
+        arrests = load_table("arrests", find_table(data, "arrests"), as_of=params["as_of"] or None).accepted
         units = sorted(arrests.get_column("jurisdiction").unique().to_list())
         summary = {u: {} for u in units}
     jobs = [(kind, {**params, "unit": u}, str(out / f"{kind}_{_slug(u)}.html"), str(notebooks) if notebooks else None)

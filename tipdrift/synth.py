@@ -303,7 +303,6 @@ def _case_mix(rng: np.random.Generator, cfg: SynthConfig) -> tuple[pl.DataFrame,
     month_days = _month_start_days(cfg.cases_start, T)
     join_idx = _months_between(cfg.cases_start, cfg.join_month) - 1
     n_orgs = max(4, int(round(cfg.organisations * cfg.scale)))
-    K = len(MIX_CATEGORIES)
     countries = np.array(["GB", "US", "TH", "PH", "NG", "RO", "MX", "IN"])
     labour = MIX_CATEGORIES.index("forced_labour")
 

@@ -189,13 +189,13 @@ class TrajectoryView:
 def trajectory_view(params: dict[str, Any]) -> TrajectoryView:
     """Validate, link, and compute attrition for the trajectory report (no person ids leave)."""
     from tipdrift.attrition import AttritionFitter, RearrestFitter
-    from tipdrift.cli import _find_table
+    from tipdrift.load import find_table
     from tipdrift.link import link_files
     from tipdrift.report import resolve_params, validate_trajectory_params
 
     p = resolve_params("trajectories", params)
     data = Path(p["data_dir"])
-    paths = {k: _find_table(data, k) for k in ("arrests", "prosecutions", "dispositions")}
+    paths = {k: find_table(data, k) for k in ("arrests", "prosecutions", "dispositions")}
     as_of = p["as_of"] or None
     res = link_files(paths["arrests"], paths["prosecutions"], paths["dispositions"],
                      as_of=as_of or dt.date.today().isoformat())
