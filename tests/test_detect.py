@@ -124,3 +124,18 @@ def test_detector_rejects_bad_parameters() -> None:
         DriftDetector(alpha=1.5)
     with pytest.raises(ParameterError):
         DriftDetector(penalty="aic")
+
+
+def test_floor_p_values_are_refined_when_they_block_significance() -> None:
+    # With 199 replicates the smallest p-value is 0.005: at alpha 0.002 a clear shift could
+    # never be reported. More replicates, drawn only for such a shift, resolve it.
+    rng = np.random.default_rng(4)
+    y = _series(rng, 120, [np.array([0.6, 0.2, 0.1, 0.1]), np.array([0.2, 0.5, 0.2, 0.1])], [60], n=30)
+    refined = fit_series(y, "mix", alpha=0.002, n_boot=199, max_boot=1999, key="r")
+    assert [abs(s["index"] - 60) <= 2 for s in refined.shifts] == [True]
+    assert refined.shifts[0]["replicates"] == 1999
+    assert refined.shifts[0]["p_value"] <= 0.002
+    floor_only = fit_series(y, "mix", alpha=0.002, n_boot=199, max_boot=199, key="r")
+    assert floor_only.shifts == []
+    with pytest.raises(ParameterError):
+        DriftDetector(n_boot=199, max_boot=99)

@@ -225,6 +225,17 @@ class VolumeModel:
 
 # ---------------------------------------------------------------- one series
 
+def exceedances(model: MixModel | VolumeModel, seg: np.ndarray, lam: float, phi: float, min_size: int, reps: int,
+                rng: np.random.Generator, chunk: int = 1000) -> int:
+    """How many of `reps` no-change replicates reach the statistic `lam` (drawn in chunks)."""
+    count = 0
+    for start in range(0, reps, chunk):
+        sims = model.simulate(seg, model.null_shares(seg), phi, min(chunk, reps - start), rng)
+        lam_star, _ = model.scan(sims, min_size, phi)
+        count += int((lam_star >= lam - 1e-9).sum())
+    return count
+
+
 def segment_test(model: MixModel | VolumeModel, seg: np.ndarray, phi: float, min_size: int, n_boot: int,
                  rng: np.random.Generator) -> tuple[float, float, int]:
     """Scan statistic, bootstrap p-value and argmax date (index within `seg`) for one change in `seg`.
@@ -233,10 +244,17 @@ def segment_test(model: MixModel | VolumeModel, seg: np.ndarray, phi: float, min
     the segment, observed period totals, overdispersion reproduced with the same phi.
     """
     lam, tau = model.scan(seg[None], min_size, phi)
-    sims = model.simulate(seg, model.null_shares(seg), phi, n_boot, rng)
-    lam_star, _ = model.scan(sims, min_size, phi)
-    p = (1 + int((lam_star >= lam[0] - 1e-9).sum())) / (n_boot + 1)
+    p = (1 + exceedances(model, seg, float(lam[0]), phi, min_size, n_boot, rng)) / (n_boot + 1)
     return float(lam[0]), p, int(tau[0])
+
+
+def refine_p(model: MixModel | VolumeModel, seg: np.ndarray, lam: float, phi: float, min_size: int, reps: int,
+             extra: int, rng: np.random.Generator) -> tuple[float, int]:
+    """A p-value at the floor 1/(R+1) says only "below the floor": draw `extra` more
+    replicates and recount over all R + extra (the first R reached nothing)."""
+    hits = exceedances(model, seg, lam, phi, min_size, extra, rng)
+    total = reps + extra
+    return (1 + hits) / (total + 1), total
 
 
 @dataclass
@@ -252,7 +270,7 @@ class SeriesFit:
 
 def fit_series(y: np.ndarray, kind: str = "mix", penalty: str | float = "mbic", min_size: int = 6,
                alpha: float = 0.05, n_boot: int = 199, seed: int = 0, key: str = "",
-               overdispersion: bool = True) -> SeriesFit:
+               overdispersion: bool = True, max_boot: int = 9999) -> SeriesFit:
     """Detect, test and locate change points in one (T, K) count series."""
     model = MixModel(y) if kind == "mix" else VolumeModel(y)
     yk = model.yk
@@ -279,12 +297,16 @@ def fit_series(y: np.ndarray, kind: str = "mix", penalty: str | float = "mbic", 
     def rng_for(s: int, e: int, what: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence([seed, ukey, s, e, what, 0 if kind == "mix" else 1]))
 
-    cache: dict[tuple[int, int], tuple[float, float, int]] = {}
+    cache: dict[tuple[int, int], tuple[float, float, int, int]] = {}
 
-    def test(s: int, e: int) -> tuple[float, float, int]:
+    def test(s: int, e: int) -> tuple[float, float, int, int]:
         if (s, e) not in cache:
             lam, p, tau = segment_test(model, yk[s:e], phi, min_size, n_boot, rng_for(s, e, 1))
-            cache[(s, e)] = (lam, p, tau + s)
+            reps = n_boot
+            if p > alpha and p == 1 / (n_boot + 1) and max_boot > n_boot:
+                # the floor itself is above alpha: only more replicates can tell
+                p, reps = refine_p(model, yk[s:e], lam, phi, min_size, n_boot, max_boot - n_boot, rng_for(s, e, 3))
+            cache[(s, e)] = (lam, p, tau + s, reps)
         return cache[(s, e)]
 
     cps = list(candidates)
@@ -301,7 +323,7 @@ def fit_series(y: np.ndarray, kind: str = "mix", penalty: str | float = "mbic", 
     bounds = [0] + cps + [T]
     for i in range(len(cps)):
         s, e = bounds[i], bounds[i + 2]
-        lam, p, tau = test(s, e)
+        lam, p, tau, reps = test(s, e)
         seg = yk[s:e]
         before, after = yk[s:tau], yk[tau:e]
         if kind == "mix":
@@ -313,7 +335,8 @@ def fit_series(y: np.ndarray, kind: str = "mix", penalty: str | float = "mbic", 
         _, tau_star = model.scan(sims, min_size, phi)
         lo = int(np.quantile(tau_star, 0.025, method="lower")) + s
         hi = int(np.quantile(tau_star, 0.975, method="higher")) + s
-        fit.shifts.append({"index": tau, "segment": [s, e], "statistic": lam, "p_value": p, "ci_index": [min(lo, tau), max(hi, tau)]})
+        fit.shifts.append({"index": tau, "segment": [s, e], "statistic": lam, "p_value": p, "replicates": reps,
+                           "ci_index": [min(lo, tau), max(hi, tau)]})
     return fit
 
 
@@ -337,6 +360,9 @@ class DriftDetector:
     min_size: int = 6
     alpha: float = 0.05
     n_boot: int = 199
+    # p-values at the floor 1/(n_boot+1) that block significance (raw or after BH) are
+    # refined with up to max_boot replicates in all
+    max_boot: int = 9999
     seed: int = 0
     volume: bool = True
     overdispersion: bool = True
@@ -353,6 +379,8 @@ class DriftDetector:
             raise ParameterError("alpha must be between 0 and 1")
         if self.n_boot < 99:
             raise ParameterError("n_boot must be at least 99 (199 or more recommended)")
+        if self.max_boot < self.n_boot:
+            raise ParameterError("max_boot must be at least n_boot")
         penalty_for(self.penalty, 1, 100)  # validates the preset
 
     def parameters(self) -> dict[str, Any]:
@@ -378,17 +406,35 @@ class DriftDetector:
                 kinds = ["mix"] + (["volume"] if self.volume else [])
                 for kind in kinds:
                     fit = fit_series(y, kind, self.penalty, self.min_size, self.alpha, self.n_boot, self.seed, unit,
-                                     self.overdispersion)
+                                     self.overdispersion, self.max_boot)
                     row[f"phi_{kind}"] = round(fit.phi, 4)
+                    model = MixModel(y) if kind == "mix" else VolumeModel(y)
                     for s in fit.shifts:
-                        found.append(self._describe(unit, kind, periods, y, series.categories, s, fit.phi))
+                        d = self._describe(unit, kind, periods, y, series.categories, s, fit.phi)
+                        a, e = s["segment"]
+                        d["_refine"] = (model, model.yk[a:e], s["statistic"], fit.phi, s["replicates"], (unit, a, e))
+                        found.append(d)
             rows.append(row)
         for kind in ("mix", "volume"):
             fam = [s for s in found if s["kind"] == kind]
-            if fam:
+            for _ in range(2):
+                if not fam:
+                    break
                 adj = multipletests([s["p_value"] for s in fam], method="fdr_bh")[1]
                 for s, a in zip(fam, adj):
                     s["p_adjusted"] = round(float(a), 6)
+                # A shift held back only by the floor 1/(R+1) gets more replicates, then BH again.
+                stuck = [s for s in fam if s["p_adjusted"] > self.alpha and s["replicates"] < self.max_boot
+                         and s["p_value"] == round(1 / (s["replicates"] + 1), 6)]
+                if not stuck:
+                    break
+                for s in stuck:
+                    model, seg, lam, phi, reps, (unit, a, e) = s["_refine"]
+                    rng = np.random.default_rng(np.random.SeedSequence([self.seed, _stable_key(unit), a, e, 4]))
+                    p, s["replicates"] = refine_p(model, seg, lam, phi, self.min_size, reps, self.max_boot - reps, rng)
+                    s["p_value"] = round(p, 6)
+        for s in found:
+            del s["_refine"]
         self.candidates_ = found
         self.shifts_ = [s for s in found if s["p_adjusted"] <= self.alpha]
         self.series_ = pl.DataFrame(rows)
@@ -403,7 +449,7 @@ class DriftDetector:
         out: dict[str, Any] = {
             "unit": unit, "kind": kind, "period": periods[tau].isoformat(),
             "ci": [periods[lo].isoformat(), periods[hi].isoformat()],
-            "p_value": round(s["p_value"], 6), "p_adjusted": None,
+            "p_value": round(s["p_value"], 6), "p_adjusted": None, "replicates": s["replicates"],
             "statistic": round(s["statistic"], 4), "phi": round(phi, 4),
             "segment": [periods[a].isoformat(), periods[e - 1].isoformat()],
             "index": tau, "ci_index": [lo, hi],
