@@ -138,3 +138,18 @@ def test_trajectory_report_shows_no_identifiers(small_world: Path, tmp_path: Pat
     assert not URL_ATTR.search(text)
     assert text.count('class="tipdrift-chart"') >= 3
     assert "Attrition by arrest cohort" in text and "provisional" in text
+
+
+def test_trajectory_reports_for_every_jurisdiction_share_one_linkage(small_world: Path, tmp_path: Path) -> None:
+    import json
+
+    index = run_all_units("trajectories", {"data_dir": str(small_world), "as_of": "2024-12-31"}, tmp_path,
+                          workers=2, progress=False)
+    info = json.loads((tmp_path / "index.json").read_text())
+    assert len(info["units"]) == 12  # J01..J12
+    assert (tmp_path / "_linked" / "trajectories.parquet").is_file()
+    for u, entry in info["units"].items():
+        text = (tmp_path / entry["report"]).read_text()
+        assert f"Trajectories: {u}" in text
+        assert not PERSON_ID.search(text) and not RECORD_ID.search(text) and not URL_ATTR.search(text)
+    assert not URL_ATTR.search(index.read_text())

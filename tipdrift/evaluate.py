@@ -175,6 +175,20 @@ def evaluate_context(truth: dict[str, Any], shifts: list[dict[str, Any]], margin
             "uncaused_unexplained": unexplained / uncaused if uncaused else float("nan"), "pooled": pooled}
 
 
+def evaluate_volume_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], margin: int = 3) -> dict[str, Any]:
+    """Detected volume shifts (cases per month) against the planted ones: pooled F1 and the
+    false-alarm rate on units with no planted volume change (the joining unit left out)."""
+    first = truth["case_mix"]["first_period"]
+    T = int(truth["case_mix"]["periods"])
+    units = [u for u in truth["case_mix"]["units"] if not u["joins"]]
+    true = {u["unit"]: ([u["volume_shift"]["index"]] if u["volume_shift"] else []) for u in units}
+    found: dict[str, list[int]] = {}
+    for s in shifts:
+        if s["kind"] == "volume" and s["unit"] in true:
+            found.setdefault(s["unit"], []).append(_month_index(s["period"], first))
+    return score_units(true, found, {u: T for u in true}, margin)
+
+
 def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> dict[str, Any]:
     """Generate a synthetic world and score every stage against its truth.
 
@@ -216,8 +230,9 @@ def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> di
     out["attrition"] = {"fully_observed_cohorts": len(gaps) // 4, "max_abs_error": max(gaps), "mean_abs_error": sum(gaps) / len(gaps)}
 
     series = build_series(tables["cases"], pooled=True)
-    det = DriftDetector(volume=False).fit(series)
-    shifts = det.shifts_
+    det = DriftDetector(volume=True).fit(series)
+    out["volume"] = evaluate_volume_shifts(truth, det.shifts_, margin=margin)
+    shifts = [s for s in det.shifts_ if s["kind"] == "mix"]
     for s in shifts:
         if s["unit"] == POOLED:
             s["decomposition"] = decompose_pooled_shift(series, s)

@@ -25,8 +25,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "drift": {"data_dir": "data/synthetic", "table": "cases.parquet", "context_dir": "context_log",
               "shifts_path": "", "unit": "(pooled)", "start": "", "end": "", "freq": "month", "penalty": "mbic",
               "min_size": 6, "alpha": 0.05, "n_boot": 199, "seed": 0, "as_of": "", "small_cell": 5},
-    "trajectories": {"data_dir": "data/synthetic", "unit": "", "start": "", "end": "", "horizon_months": 24,
-                     "by": "case_type", "as_of": "", "small_cell": 5},
+    "trajectories": {"data_dir": "data/synthetic", "trajectories_path": "", "unit": "", "start": "", "end": "",
+                     "horizon_months": 24, "by": "case_type", "as_of": "", "small_cell": 5},
 }
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}
@@ -150,7 +150,7 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
     source = nb_dir / REPORTS[kind]
     if not source.is_file():
         raise InputFileError(str(source), "report notebook not found")
-    for k in ("data_dir", "context_dir", "shifts_path"):
+    for k in ("data_dir", "context_dir", "shifts_path", "trajectories_path"):
         if params.get(k):
             params[k] = str(Path(params[k]).resolve())
     out_html = Path(out_html)
@@ -207,12 +207,15 @@ def run_all_units(kind: str, params: dict[str, Any], out_dir: str | Path, notebo
             summary[u] = {"shifts": len(mine), "statuses": dict(sorted(
                 {st: sum(1 for s in mine if s["status"] == st) for st in {s["status"] for s in mine}}.items()))}
     else:
+        # Linkage runs once, over all records; each page reads the same trajectories.
+        from tipdrift.link import link_files
         from tipdrift.load import find_table
 
-        from tipdrift.load import load_table
-
-        arrests = load_table("arrests", find_table(data, "arrests"), as_of=params["as_of"] or None).accepted
-        units = sorted(arrests.get_column("jurisdiction").unique().to_list())
+        res = link_files(*(find_table(data, k) for k in ("arrests", "prosecutions", "dispositions")),
+                         as_of=params["as_of"] or dt.date.today().isoformat())
+        shared = res.write(out / "_linked")
+        params["trajectories_path"] = str(Path(shared["trajectories"]).resolve())
+        units = sorted(res.trajectories.get_column("jurisdiction").drop_nulls().unique().to_list())
         summary = {u: {} for u in units}
     jobs = [(kind, {**params, "unit": u}, str(out / f"{kind}_{_slug(u)}.html"), str(notebooks) if notebooks else None)
             for u in units]
@@ -246,7 +249,7 @@ def _index_html(kind: str, units: list[str], done: dict[str, str], summary: dict
         cells = f"<td>{s['shifts']}</td><td>{html.escape(statuses)}</td>" if kind == "drift" else ""
         rows.append(f"<tr><td><a href=\"{html.escape(Path(done[u]).name)}\">{html.escape(u)}</a></td>{cells}</tr>")
     head = "<th>unit</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
-    shown = {k: v for k, v in params.items() if k not in ("unit", "shifts_path")}
+    shown = {k: v for k, v in params.items() if k not in ("unit", "shifts_path", "trajectories_path")}
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tipdrift {kind} reports</title>"
             f"<style>{CSS}</style></head><body><h1>tipdrift {kind} reports</h1>"
             f"<p class=\"provenance\">Parameters: {html.escape(json.dumps(shown))}</p>"

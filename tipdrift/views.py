@@ -197,9 +197,15 @@ def trajectory_view(params: dict[str, Any]) -> TrajectoryView:
     data = Path(p["data_dir"])
     paths = {k: find_table(data, k) for k in ("arrests", "prosecutions", "dispositions")}
     as_of = p["as_of"] or None
-    res = link_files(paths["arrests"], paths["prosecutions"], paths["dispositions"],
-                     as_of=as_of or dt.date.today().isoformat())
-    traj = res.trajectories
+    if p["trajectories_path"]:  # linked once for many pages (run_all_units)
+        import json
+
+        traj = pl.read_parquet(p["trajectories_path"])
+        link_summary = json.loads((Path(p["trajectories_path"]).parent / "summary.json").read_text())
+    else:
+        res = link_files(paths["arrests"], paths["prosecutions"], paths["dispositions"],
+                         as_of=as_of or dt.date.today().isoformat())
+        traj, link_summary = res.trajectories, res.summary
     units = sorted(traj.get_column("jurisdiction").drop_nulls().unique().to_list())
     validate_trajectory_params(p, units)
     if p["unit"]:
@@ -210,7 +216,8 @@ def trajectory_view(params: dict[str, Any]) -> TrajectoryView:
     re = RearrestFitter(horizon_months=p["horizon_months"], as_of=as_of_date).fit(traj)
     prov = {"tipdrift_version": _version(), "as_of": fit.as_of_.isoformat(),
             "inputs": [_input(Path(x)) for x in paths.values()], "parameters": p}
-    return TrajectoryView(params=p, link_summary=res.summary, attrition=fit, rearrest=re, provenance=prov)
+    prov["parameters"] = {k: v for k, v in p.items() if k != "trajectories_path"}
+    return TrajectoryView(params=p, link_summary=link_summary, attrition=fit, rearrest=re, provenance=prov)
 
 
 def _version() -> str:
