@@ -203,3 +203,16 @@ def test_garbage_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
         assert "\n" not in str(exc)
     else:
         assert res.summary["accepted"] + res.summary["rejected"] == res.summary["rows"]
+
+
+def test_the_example_source_and_its_mapping() -> None:
+    from conftest import REPO
+
+    src = REPO / "data" / "examples" / "arrests_source.csv"
+    res = load_table("arrests", src, mapping=src.with_name("arrests_mapping.yaml"), as_of=AS_OF)
+    assert res.summary["rows"] == 14 and res.summary["accepted"] == 7
+    assert res.summary["reasons"] == {"bad_date": 1, "conflicting_duplicate_id": 2, "duplicate_record": 1,
+                                      "future_date": 1, "missing_value": 1, "unknown_label": 1}
+    assert res.summary["unmapped_labels"] == {"case_type": {"Smuggling": 1}}
+    assert res.accepted.filter(pl.col("arrest_id") == "X-003")["case_type"].item() == "sexual_exploitation"
+    assert res.accepted.filter(pl.col("arrest_id") == "X-001")["arrest_date"].item() == dt.date(2021, 1, 5)

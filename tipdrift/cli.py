@@ -209,6 +209,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ctx_files = sorted(Path(args.context).glob("*.csv"))
     for f in ctx_files:
         _print_load_summary(load_table("context", f, as_of=args.as_of).summary)
+    example = Path("data/examples/arrests_source.csv")
+    if example.is_file():
+        print("\n   a source with its own columns, labels and date format, read through a mapping:")
+        res = load_table("arrests", example, mapping=example.with_name("arrests_mapping.yaml"), as_of=args.as_of)
+        _print_load_summary(res.summary)
+        for col, labels in res.summary["unmapped_labels"].items():
+            print(f"   unmapped labels in '{col}' (rows rejected, add them to the mapping): "
+                  + ", ".join(f"'{k}' ({v})" for k, v in labels.items()))
+        res.rejected.write_csv(out / "rejected_example.csv")
+        print(f"   rejected rows with file, row, column and reason -> {out / 'rejected_example.csv'}")
     cases = loaded["cases"].accepted
     per_org = (cases.group_by("org_id").agg(pl.len().alias("cases"), pl.col("opened_date").min().alias("first"),
                                             pl.col("opened_date").max().alias("last"))
