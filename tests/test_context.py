@@ -72,3 +72,16 @@ def test_chance_rate_grows_with_event_density(tmp_path: Path) -> None:
     hi = chance_rates([_shift()], dense, spans)[0]
     assert 0.0 < lo < 0.1
     assert hi > 0.75  # ten yearly funding events in 12 years: most random placements hit a 16-month window
+
+
+def test_pooled_shift_lists_the_unit_shifts_it_is_made_of() -> None:
+    from tipdrift.context import unit_shifts_near
+
+    pooled = {**_shift(unit="(pooled)", period="2020-03-01", ci=("2020-02-01", "2020-04-01"))}
+    near = {**_shift(unit="ORG1", period="2020-06-01"), "status": "explained",
+            "annotations": [{"event_id": "E9"}]}
+    far = _shift(unit="ORG2", period="2021-06-01")
+    shifts = [pooled, near, far]
+    unit_shifts_near(shifts, margin_months=3)
+    assert pooled["unit_shifts"] == [{"unit": "ORG1", "period": "2020-06-01", "status": "explained", "events": ["E9"]}]
+    assert "unit_shifts" not in near

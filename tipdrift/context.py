@@ -166,6 +166,23 @@ def chance_rates(shifts: list[dict[str, Any]], events: pl.DataFrame, spans: dict
     return out
 
 
+def unit_shifts_near(shifts: list[dict[str, Any]], margin_months: int = 3) -> None:
+    """For each pooled shift, the unit-level shifts of the same kind whose date falls within
+    its interval widened by `margin_months`: what a pooled change is made of, with each
+    unit shift's own status and recorded events (in place, as `unit_shifts`)."""
+    for p in shifts:
+        if p["unit"] != POOLED:
+            continue
+        lo, hi = (_month(dt.date.fromisoformat(x)) for x in p["ci"])
+        p["unit_shifts"] = [
+            {"unit": s["unit"], "period": s["period"], "status": s["status"],
+             "events": [a["event_id"] for a in s.get("annotations", [])]}
+            for s in shifts
+            if s["unit"] != POOLED and s["kind"] == p["kind"]
+            and lo - margin_months <= _month(dt.date.fromisoformat(s["period"])) <= hi + margin_months
+        ]
+
+
 def context_without_shift(shifts: list[dict[str, Any]], events: pl.DataFrame) -> list[dict[str, Any]]:
     """Events that annotate no detected shift: a change that changed nothing is a finding too."""
     used = {n["event_id"] for s in shifts for n in s.get("annotations", [])}
@@ -181,6 +198,7 @@ def annotate_document(doc: dict[str, Any], context: str | Path, series: CountSer
     log = load_context(context, known_units=units)
     ev = log.events
     attach_context(doc["shifts"], ev, windows)
+    unit_shifts_near(doc["shifts"])
     spans = {s["unit"]: (dt.date.fromisoformat(s["first_period"]), dt.date.fromisoformat(s["last_period"]))
              for s in doc["series"]}
     for s, c in zip(doc["shifts"], chance_rates(doc["shifts"], ev, spans, windows, seed=seed)):

@@ -79,6 +79,10 @@ class DriftView:
                                               for a in s["annotations"]) or "none recorded",
                 "chance rate": "" if s.get("chance_rate") is None else f"{s['chance_rate']:.0%}",
             })
+            if "unit_shifts" in s:
+                rows[-1]["unit shifts nearby"] = "; ".join(
+                    f"{u['unit']} {u['period'][:7]} {u['status']}" + (f" ({', '.join(u['events'])})" if u["events"] else "")
+                    for u in s["unit_shifts"]) or "none"
         return pl.DataFrame(rows) if rows else pl.DataFrame({"shifts": ["no significant shift"]})
 
     def counts_table(self) -> pl.DataFrame:
