@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --config=jupyter/jupyter_server_config.py --ServerApp.root_dir=. notebooks/explore.ipynb
+	$(BIN)/jupyter lab --config=jupyter/jupyter_server_config.py --ServerApp.open_browser=True --ServerApp.root_dir=. notebooks/explore.ipynb
 
 # Regenerate the committed synthetic set (see README for the seed).
 synth: $(STAMP)
