@@ -153,3 +153,9 @@ def test_trajectory_reports_for_every_jurisdiction_share_one_linkage(small_world
         assert f"Trajectories: {u}" in text
         assert not PERSON_ID.search(text) and not RECORD_ID.search(text) and not URL_ATTR.search(text)
     assert not URL_ATTR.search(index.read_text())
+
+
+def test_provenance_shows_no_absolute_paths(drift_pages: Path) -> None:
+    for page in list(drift_pages.glob("drift_*.html"))[:3] + [drift_pages / "index.html"]:
+        text = page.read_text()
+        assert str(drift_pages.parent) not in text, page.name

@@ -249,7 +249,8 @@ def _index_html(kind: str, units: list[str], done: dict[str, str], summary: dict
         cells = f"<td>{s['shifts']}</td><td>{html.escape(statuses)}</td>" if kind == "drift" else ""
         rows.append(f"<tr><td><a href=\"{html.escape(Path(done[u]).name)}\">{html.escape(u)}</a></td>{cells}</tr>")
     head = "<th>unit</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
-    shown = {k: v for k, v in params.items() if k not in ("unit", "shifts_path", "trajectories_path")}
+    shown = {k: (Path(v).name if k in ("data_dir", "context_dir") and v else v)
+             for k, v in params.items() if k not in ("unit", "shifts_path", "trajectories_path")}
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tipdrift {kind} reports</title>"
             f"<style>{CSS}</style></head><body><h1>tipdrift {kind} reports</h1>"
             f"<p class=\"provenance\">Parameters: {html.escape(json.dumps(shown))}</p>"

@@ -27,10 +27,16 @@ def table_html(df: pl.DataFrame, max_rows: int = 200) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
+PATH_PARAMS = ("data_dir", "context_dir", "shifts_path", "trajectories_path")
+
+
 def provenance_html(prov: dict[str, Any]) -> str:
+    """Version, as-of date, each input's rows and sha256, and the parameters. Paths show only
+    their last part: the hashes identify the inputs, and a full path can carry a user's name."""
     rows = [("tipdrift version", prov["tipdrift_version"]), ("as of", prov.get("as_of") or "")]
-    rows += [(f"input {i['path'].split('/')[-1]}", f"{i['rows']} rows, sha256 {i['sha256']}") for i in prov["inputs"]]
-    rows += [("parameters", ", ".join(f"{k}={v}" for k, v in prov["parameters"].items()))]
+    rows += [(f"input {Path(i['path']).name}", f"{i['rows']} rows, sha256 {i['sha256']}") for i in prov["inputs"]]
+    shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in prov["parameters"].items()}
+    rows += [("parameters", ", ".join(f"{k}={v}" for k, v in shown.items()))]
     cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f'<table class="provenance">{cells}</table>'
 
