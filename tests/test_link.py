@@ -149,3 +149,23 @@ def test_every_record_in_exactly_one_trajectory(a, p, d) -> None:
     linked = t.filter(pl.col("disposition_id").is_not_null() & pl.col("filing_date").is_not_null())
     assert (linked["disposition_date"] >= linked["filing_date"]).all()
     assert t["trajectory_id"].n_unique() == t.height
+
+
+def test_link_loaded_reconciles_linkage_rejections(tmp_path: Path) -> None:
+    from conftest import write_csv
+
+    from tipdrift.link import link_loaded
+    from tipdrift.load import load_table
+
+    a = write_csv(tmp_path / "a.csv", ["arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"],
+                  [["A1", "P1", "2015-01-01", "J1", "other"]])
+    p = write_csv(tmp_path / "p.csv", ["prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type", "arrest_id"],
+                  [["F1", "P1", "2015-06-01", "J1", "other", "A1"]])
+    d = write_csv(tmp_path / "d.csv", ["disposition_id", "person_id", "disposition_date", "outcome", "prosecution_id"],
+                  [["D1", "P1", "2015-03-01", "convicted", "F1"], ["D2", "P1", "2015-09-01", "dismissed", ""]])
+    loads = {k: load_table(k, f, as_of="2024-12-31") for k, f in (("arrests", a), ("prosecutions", p), ("dispositions", d))}
+    res = link_loaded(loads)
+    s = res.summary["sources"]["dispositions"]
+    assert (s["rows"], s["accepted"], s["rejected"]) == (2, 1, 1)
+    assert s["reasons"] == {"disposition_before_filing": 1}
+    assert res.rejected.select("source", "record_id", "reason").rows() == [(str(d), "D1", "disposition_before_filing")]

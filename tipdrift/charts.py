@@ -8,7 +8,6 @@ Small counts are suppressed before charting (see tipdrift.privacy).
 """
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Any
 
@@ -38,6 +37,7 @@ def _import_altair():  # noqa: ANN202
 alt = _import_altair()
 
 from tipdrift.privacy import DEFAULT_THRESHOLD
+from tipdrift.timeutil import add_months
 from tipdrift.vocab import CASE_TYPES
 
 SUPPRESSED = "suppressed (<{t} per cell)"
@@ -86,7 +86,7 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None
     layers: list[alt.Chart] = [base]
     mix = [s for s in (shifts or []) if s["unit"] == unit and s["kind"] == "mix"]
     if mix:
-        bands = pl.DataFrame([{"start": s["ci"][0], "end": _next_month(s["ci"][1]), "period": s["period"],
+        bands = pl.DataFrame([{"start": s["ci"][0], "end": add_months(s["ci"][1], 1).isoformat(), "period": s["period"],
                                "status": s["status"], "label": f"shift {s['period'][:7]} ({s['status']})"} for s in mix])
         status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
         colour = alt.Color("status:N", scale=status_scale, title="shift status")
@@ -192,7 +192,3 @@ def show(chart: alt.TopLevelMixin) -> None:
 
     display(HTML(chart_html(chart)))
 
-
-def _next_month(iso: str) -> str:
-    d = dt.date.fromisoformat(iso)
-    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1).isoformat()

@@ -231,11 +231,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     print("\n-- 2. link: arrests -> prosecutions -> court outcomes, and cohort attrition")
     from tipdrift.attrition import AttritionFitter, RearrestFitter
-    from tipdrift.link import link_trajectories
+    from tipdrift.link import link_loaded
 
-    linked = link_trajectories(loaded["arrests"].accepted, loaded["prosecutions"].accepted, loaded["dispositions"].accepted)
-    linked.summary = {"sources": {k: {**loaded[k].summary, "path": loaded[k].source}
-                                  for k in ("arrests", "prosecutions", "dispositions")}, **linked.summary}
+    linked = link_loaded({k: loaded[k] for k in ("arrests", "prosecutions", "dispositions")})
     linked.write(out / "link")
     _print_link_summary(linked.summary)
     as_of = dt.date.fromisoformat(args.as_of)

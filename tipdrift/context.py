@@ -30,6 +30,7 @@ import polars as pl
 
 from tipdrift.load import LoadResult, load_tables
 from tipdrift.series import POOLED, CountSeries
+from tipdrift.timeutil import month_index
 from tipdrift.vocab import RECORDING_KINDS
 
 # (lead, lag) in months by event kind: the defaults of methods.md section 8.
@@ -44,10 +45,6 @@ DEFAULT_WINDOWS: dict[str, tuple[int, int]] = {
     "data_system": (1, 1),
 }
 CHANCE_DRAWS = 500
-
-
-def _month(d: dt.date) -> int:
-    return d.year * 12 + d.month - 1
 
 
 @dataclass
@@ -112,12 +109,12 @@ def attach_context(shifts: list[dict[str, Any]], events: pl.DataFrame,
                    windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[dict[str, Any]]:
     """Fill `annotations` and `status` of each shift (in place) and return the shifts."""
     for s in shifts:
-        lo, hi = (_month(dt.date.fromisoformat(x)) for x in s["ci"])
+        lo, hi = (month_index(x) for x in s["ci"])
         date = dt.date.fromisoformat(s["period"])
         moved = _moved(s)
         notes = []
         for e in _applicable(events, s).iter_rows(named=True):
-            if not qualifies(_month(e["date"]), e["kind"], lo, hi, windows):
+            if not qualifies(month_index(e["date"]), e["kind"], lo, hi, windows):
                 continue
             if s["kind"] == "mix" and e["case_types"] and not (set(e["case_types"]) & moved):
                 continue
@@ -153,11 +150,11 @@ def chance_rates(shifts: list[dict[str, Any]], events: pl.DataFrame, spans: dict
         if ev.height == 0 or start is None:
             out.append(0.0 if start is not None else None)
             continue
-        m0, T = _month(start), _month(end) - _month(start) + 1
-        em = np.array([_month(d) - m0 for d in ev.get_column("date").to_list()])
+        m0, T = month_index(start), month_index(end) - month_index(start) + 1
+        em = np.array([month_index(d) - m0 for d in ev.get_column("date").to_list()])
         lead = np.array([windows[k][0] for k in ev.get_column("kind").to_list()])
         lag = np.array([windows[k][1] for k in ev.get_column("kind").to_list()])
-        lo, hi = (_month(dt.date.fromisoformat(x)) - m0 for x in s["ci"])
+        lo, hi = (month_index(x) - m0 for x in s["ci"])
         rng = np.random.default_rng([seed, i, T, 8])
         offsets = rng.integers(0, T, draws)
         moved_m = (em[None, :] + offsets[:, None]) % T
@@ -173,13 +170,13 @@ def unit_shifts_near(shifts: list[dict[str, Any]], margin_months: int = 3) -> No
     for p in shifts:
         if p["unit"] != POOLED:
             continue
-        lo, hi = (_month(dt.date.fromisoformat(x)) for x in p["ci"])
+        lo, hi = (month_index(x) for x in p["ci"])
         p["unit_shifts"] = [
             {"unit": s["unit"], "period": s["period"], "status": s["status"],
              "events": [a["event_id"] for a in s.get("annotations", [])]}
             for s in shifts
             if s["unit"] != POOLED and s["kind"] == p["kind"]
-            and lo - margin_months <= _month(dt.date.fromisoformat(s["period"])) <= hi + margin_months
+            and lo - margin_months <= month_index(s["period"]) <= hi + margin_months
         ]
 
 

@@ -10,6 +10,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tipdrift.timeutil import month_index
+
 
 def true_positives(truth: Iterable[int], predicted: Iterable[int], margin: int) -> int:
     """For each true tau, the nearest unused prediction within the margin counts once."""
@@ -83,8 +85,7 @@ def score_units(truth_by_unit: dict[str, list[int]], found_by_unit: dict[str, li
 
 
 def _month_index(iso: str, first: str) -> int:
-    a, b = iso[:7].split("-"), first[:7].split("-")
-    return (int(a[0]) - int(b[0])) * 12 + int(a[1]) - int(b[1])
+    return month_index(iso) - month_index(first)
 
 
 def evaluate_mix_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], margin: int = 3, min_tvd: float = 0.15,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tipdrift.load import LoadResult, empty_rejected, load_table
+from tipdrift.load import LoadResult, load_table
 from tipdrift.mapping import Mapping
 from tipdrift.timeutil import MONTH_DAYS
 from tipdrift.vocab import CASE_TYPES
@@ -328,10 +328,17 @@ def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str 
         kind: load_table(kind, path, mapping=mapping, as_of=as_of)
         for kind, path in (("arrests", arrests), ("prosecutions", prosecutions), ("dispositions", dispositions))
     }
+    return link_loaded(loads, window_months, disposition_window_months)
+
+
+def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
+                disposition_window_months: float = 60) -> LinkResult:
+    """Link already loaded sources (keys arrests, prosecutions, dispositions); the rejected
+    table and per-source counts include the rows loading and linking rejected."""
     res = link_trajectories(loads["arrests"].accepted, loads["prosecutions"].accepted, loads["dispositions"].accepted,
                             window_months, disposition_window_months)
     link_rej = res.rejected.with_columns(pl.lit(loads["dispositions"].source).alias("source"))
-    res.rejected = pl.concat([*(l.rejected for l in loads.values()), link_rej]) if loads else empty_rejected()
+    res.rejected = pl.concat([*(l.rejected for l in loads.values()), link_rej])
     sources = {}
     for kind, l in loads.items():
         extra = link_rej.height if kind == "dispositions" else 0

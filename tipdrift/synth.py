@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tipdrift.timeutil import MONTH_DAYS
+from tipdrift.timeutil import MONTH_DAYS, add_months, month_index
 from tipdrift.vocab import CASE_TYPES
 
 EPOCH = dt.date(1970, 1, 1)
@@ -82,14 +82,11 @@ def _ids(prefix: str, n: int, start: int = 1) -> pl.Series:
 
 
 def _month_start_days(first: str, n: int) -> np.ndarray:
-    d0 = dt.date.fromisoformat(first)
-    months = [dt.date(d0.year + (d0.month - 1 + i) // 12, (d0.month - 1 + i) % 12 + 1, 1) for i in range(n + 1)]
-    return np.array([_days(m) for m in months])
+    return np.array([_days(add_months(first, i)) for i in range(n + 1)])
 
 
 def _months_between(first: str, last: str) -> int:
-    a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return (b.year - a.year) * 12 + b.month - a.month + 1
+    return month_index(last) - month_index(first) + 1
 
 
 # ---------------------------------------------------------------- criminal justice
