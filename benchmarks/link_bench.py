@@ -30,7 +30,7 @@ DISP_WINDOW_DAYS = 60 * 365.25 / 12
 
 
 def make_data(n_arrests: int, out: Path) -> None:
-    from tipdrift.synth import SynthConfig, generate
+    from tipdrift.testing.synth import SynthConfig, generate
 
     if (out / "arrests.parquet").exists():
         return

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tipdrift.report import run_all_units
-from tipdrift.synth import SynthConfig, write_synthetic
+from tipdrift.testing.synth import SynthConfig, write_synthetic
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tipdrift.synth import SynthConfig, write_synthetic
+from tipdrift.testing.synth import SynthConfig, write_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,19 +10,15 @@ from tipdrift.charts import decomposition_chart, funnel_chart, mix_chart, to_svg
 
 def test_mix_and_volume_charts_render(synth_dir: Path) -> None:
     from tipdrift.drift import run_drift
-    from tipdrift.load import load_table
-    from tipdrift.series import build_series
-
-    doc, _ = run_drift(synth_dir / "cases.parquet", pooled=True, context=synth_dir / "context_log", volume=False)
-    cases = load_table("cases", synth_dir / "cases.parquet", as_of="2024-12-31").accepted
-    series = build_series(cases, pooled=True)
-    unit = next(s["unit"] for s in doc["shifts"] if s["unit"] != "(pooled)")
+    run = run_drift(synth_dir / "cases.parquet", pooled=True, context=synth_dir / "context_log", volume=False)
+    series = run.series
+    unit = next(s.unit for s in run.shifts if s.unit != "(pooled)")
     events = [{"event_id": "E1", "kind": "funding", "date": "2018-03-01"}]
-    svg = to_svg(mix_chart(series.long, unit, doc["shifts"], events))
+    svg = to_svg(mix_chart(series.long, unit, run.shifts, events))
     assert svg.startswith("<svg") and "Case-type mix" in svg
     assert to_svg(volume_chart(series.long, unit)).startswith("<svg")
-    pooled = next(s for s in doc["shifts"] if s["unit"] == "(pooled)" and s.get("decomposition"))
-    assert to_svg(decomposition_chart(pooled["decomposition"])).startswith("<svg")
+    pooled = next(s for s in run.shifts if s.unit == "(pooled)" and s.decomposition is not None)
+    assert to_svg(decomposition_chart(pooled.decomposition)).startswith("<svg")
 
 
 def test_funnel_leaves_out_small_cohorts() -> None:

@@ -8,15 +8,18 @@ import polars as pl
 
 from conftest import write_csv
 from tipdrift.context import attach_context, chance_rates, context_without_shift, load_context
+from tipdrift.shift import Effect, Moved, Shift
 
 HEADER = ["event_id", "unit", "date", "kind", "description", "source", "end_date", "case_types"]
 
 
 def _shift(unit: str = "ORG1", period: str = "2019-06-01", ci: tuple[str, str] = ("2019-05-01", "2019-07-01"),
-           moved: tuple[str, ...] = ("forced_labour",)) -> dict:
-    return {"unit": unit, "kind": "mix", "period": period, "ci": list(ci),
-            "effect": {"tvd": 0.2, "moved": [{"category": c, "change": 0.2} for c in moved]},
-            "annotations": [], "status": "unexplained"}
+           moved: tuple[str, ...] = ("forced_labour",), status: str = "unexplained") -> Shift:
+    d = dt.date.fromisoformat
+    return Shift(unit=unit, kind="mix", index=10, segment_index=(0, 20), ci_index=(9, 11), period=d(period),
+                 segment=(d("2018-01-01"), d("2020-12-01")), ci=(d(ci[0]), d(ci[1])), statistic=10.0, p_value=0.005,
+                 replicates=199, phi=1.0, before={}, after={}, effect=Effect(tvd=0.2, moved=[Moved(c, 0.1, 0.3) for c in moved]),
+                 status=status)
 
 
 def _events(rows: list[list[str]], tmp_path: Path) -> pl.DataFrame:
@@ -50,9 +53,9 @@ def test_windows_by_kind_around_the_interval(tmp_path: Path) -> None:
         ["S1", "*", "2019-05-15", "legal", "national law", "log", "", "sexual_exploitation"],  # types do not match: out
     ], tmp_path)
     s = attach_context([_shift()], ev)[0]
-    assert [a["event_id"] for a in s["annotations"]] == ["D1", "F1"]  # nearest first
-    assert s["status"] == "explained"
-    assert s["annotations"][1]["lag_days"] == (dt.date(2019, 6, 1) - dt.date(2018, 6, 10)).days
+    assert [a.event_id for a in s.annotations] == ["D1", "F1"]  # nearest first
+    assert s.status == "explained"
+    assert s.annotations[1].lag_days == (dt.date(2019, 6, 1) - dt.date(2018, 6, 10)).days
     rest = {e["event_id"] for e in context_without_shift([s], ev)}
     assert rest == {"F2", "D2", "X1", "S1"}
 
@@ -60,8 +63,18 @@ def test_windows_by_kind_around_the_interval(tmp_path: Path) -> None:
 def test_status_recording_only_and_unexplained(tmp_path: Path) -> None:
     ev = _events([["D1", "ORG1", "2019-06-03", "data_system", "new CMS", "log", "", ""]], tmp_path)
     a, b = attach_context([_shift(), _shift(unit="ORG2")], ev)
-    assert a["status"] == "artifact_compatible"
-    assert b["status"] == "unexplained" and b["annotations"] == []
+    assert a.status == "artifact_compatible"
+    assert b.status == "unexplained" and b.annotations == []
+
+
+def test_other_events_are_substantive(tmp_path: Path) -> None:
+    """An event of kind `other` explains a shift (one definition of substantive kinds, in
+    vocab). Catches a second, disagreeing list of substantive kinds."""
+    from tipdrift.vocab import RECORDING_KINDS, SUBSTANTIVE_KINDS
+
+    ev = _events([["O1", "ORG1", "2019-05-20", "other", "new referral partner", "log", "", ""]], tmp_path)
+    assert attach_context([_shift()], ev)[0].status == "explained"
+    assert "other" in SUBSTANTIVE_KINDS and not SUBSTANTIVE_KINDS & RECORDING_KINDS
 
 
 def test_chance_rate_grows_with_event_density(tmp_path: Path) -> None:
@@ -77,11 +90,14 @@ def test_chance_rate_grows_with_event_density(tmp_path: Path) -> None:
 def test_pooled_shift_lists_the_unit_shifts_it_is_made_of() -> None:
     from tipdrift.context import unit_shifts_near
 
-    pooled = {**_shift(unit="(pooled)", period="2020-03-01", ci=("2020-02-01", "2020-04-01"))}
-    near = {**_shift(unit="ORG1", period="2020-06-01"), "status": "explained",
-            "annotations": [{"event_id": "E9"}]}
+    from tipdrift.shift import Annotation
+
+    pooled = _shift(unit="(pooled)", period="2020-03-01", ci=("2020-02-01", "2020-04-01"))
+    near = _shift(unit="ORG1", period="2020-06-01", status="explained")
+    near.annotations = [Annotation("E9", "funding", "ORG1", dt.date(2020, 1, 1), 150, "grant")]
     far = _shift(unit="ORG2", period="2021-06-01")
     shifts = [pooled, near, far]
     unit_shifts_near(shifts, margin_months=3)
-    assert pooled["unit_shifts"] == [{"unit": "ORG1", "period": "2020-06-01", "status": "explained", "events": ["E9"]}]
-    assert "unit_shifts" not in near
+    assert [u.to_json() for u in pooled.unit_shifts] == [
+        {"unit": "ORG1", "period": "2020-06-01", "status": "explained", "events": ["E9"]}]
+    assert near.unit_shifts is None

@@ -41,15 +41,16 @@ def test_joining_organisation_is_a_composition_artefact_in_the_synthetic_pool(sy
     from tipdrift.drift import run_drift
 
     truth = json.loads((synth_dir / "truth.json").read_text())
-    doc, _ = run_drift(synth_dir / "cases.parquet", pooled=True, context=synth_dir / "context_log")
-    join = truth["case_mix"]["pooled_shifts"][0]["period"][:7]
-    pooled = [s for s in doc["shifts"] if s["unit"] == "(pooled)" and s["kind"] == "mix"]
-    near = [s for s in pooled if abs(int(s["period"][:4]) * 12 + int(s["period"][5:7]) - int(join[:4]) * 12 - int(join[5:7])) <= 3]
+    from tipdrift.timeutil import month_index
+
+    run = run_drift(synth_dir / "cases.parquet", pooled=True, context=synth_dir / "context_log")
+    join = truth["case_mix"]["pooled_shifts"][0]["period"]
+    pooled = [s for s in run.shifts if s.unit == "(pooled)" and s.kind == "mix"]
+    near = [s for s in pooled if abs(month_index(s.period) - month_index(join)) <= 3]
     assert near, pooled
-    dec = near[0]["decomposition"]
-    assert dec["entering_units"] == ["ORG_JOIN"]
-    assert dec["attributed_to"] == "entering"
-    assert dec["composition_artefact"] is True
-    assert near[0]["status"] == "artifact_compatible"
-    parts = dec["within"] + dec["unit_mix"] + dec["entering"] + dec["leaving"]
-    assert parts == pytest.approx(dec["delta"], abs=1e-5)
+    dec = near[0].decomposition
+    assert dec.entering_units == ["ORG_JOIN"]
+    assert dec.attributed_to == "entering"
+    assert dec.composition_artefact is True
+    assert near[0].status == "artifact_compatible"
+    assert dec.within + dec.unit_mix + dec.entering + dec.leaving == pytest.approx(dec.delta, abs=1e-12)

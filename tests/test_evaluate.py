@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tipdrift.evaluate import covering, evaluate_context, evaluate_mix_shifts, f_measure
+from tipdrift.testing.evaluate import covering, evaluate_context, evaluate_mix_shifts, f_measure
 
 
 def test_f_measure_with_margin() -> None:
@@ -31,9 +31,8 @@ def test_accuracy_targets_on_generated_world() -> None:
     alarms on no-shift units, interval coverage >= 90%; context annotation targets."""
     from tipdrift.context import attach_context
     from tipdrift.detect import DriftDetector
-    from tipdrift.drift import run_drift  # noqa: F401  (import check)
     from tipdrift.series import build_series
-    from tipdrift.synth import SynthConfig, generate
+    from tipdrift.testing.synth import SynthConfig, generate
 
     tables, truth = generate(SynthConfig(seed=2024, scale=5.0, arrests=100))
     det = DriftDetector().fit(build_series(tables["cases"]))

@@ -8,12 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from tipdrift.errors import ParameterError
-from tipdrift.report import parse_param_args, resolve_params, run_all_units, run_report
+from tipdrift.errors import ParameterError, ReportError
+from tipdrift.params import resolve_report_params as resolve_params
+from tipdrift.report import parse_param_args, run_all_units, run_report
 
 URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
-PERSON_ID = re.compile(r"\bP\d{7}\b")
-RECORD_ID = re.compile(r"\b[AFD]\d{7}\b")
+ID_COLUMNS = {"arrests": ("person_id", "arrest_id"), "prosecutions": ("person_id", "prosecution_id", "arrest_id"),
+              "dispositions": ("person_id", "disposition_id", "prosecution_id"), "cases": ("case_id",)}
+
+
+def identifiers(world: Path) -> set[str]:
+    """Every person and record identifier in the input tables, whatever its format."""
+    import polars as pl
+
+    ids: set[str] = set()
+    for table, cols in ID_COLUMNS.items():
+        df = pl.read_parquet(world / f"{table}.parquet")
+        for c in cols:
+            if c in df.columns:
+                ids |= set(df.get_column(c).drop_nulls().cast(pl.String).to_list())
+    return ids
+
+
+def leaked(text: str, ids: set[str]) -> set[str]:
+    """Identifiers that appear as whole tokens in `text`."""
+    return set(re.findall(r"[A-Za-z0-9_.:-]+", text)) & ids
 
 
 class _Tables(HTMLParser):
@@ -47,7 +66,7 @@ class _Tables(HTMLParser):
 
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tipdrift.synth import SynthConfig, write_synthetic
+    from tipdrift.testing.synth import SynthConfig, write_synthetic
 
     out = tmp_path_factory.mktemp("world")
     write_synthetic(out, SynthConfig(seed=5, scale=0.2, organisations=12), context_dir=out / "context_log")
@@ -76,21 +95,27 @@ def test_index_links_one_report_per_unit(drift_pages: Path) -> None:
         assert entry["shifts"] == sum(1 for s in doc["shifts"] if s["unit"] == u)
 
 
-def test_pages_are_offline_carry_provenance_and_no_identifiers(drift_pages: Path) -> None:
+def test_pages_are_offline_carry_provenance_and_no_identifiers(drift_pages: Path, small_world: Path) -> None:
+    """No network URL, no identifier of the input tables (in any format) in any file of the
+    report folder, nothing person-level or executed notebooks left there, and the input's
+    sha256 on the page. Catches an identifier check tied to one id format, a leaked
+    working file, and provenance that names the wrong (or no) input."""
     import hashlib
 
+    ids = identifiers(small_world)
+    assert len(ids) > 1000
     pages = sorted(drift_pages.glob("drift_*.html"))
     assert pages
-    sha = hashlib.sha256((drift_pages.parent / "world0" / "cases.parquet").read_bytes()).hexdigest() \
-        if (drift_pages.parent / "world0").exists() else None
-    for page in pages + [drift_pages / "index.html"]:
-        text = page.read_text()
-        assert not URL_ATTR.search(text), page
-        assert not PERSON_ID.search(text) and not RECORD_ID.search(text), page
+    sha = hashlib.sha256((small_world / "cases.parquet").read_bytes()).hexdigest()
+    files = [f for f in drift_pages.rglob("*") if f.is_file()]
+    assert {f.suffix for f in files} <= {".html", ".json"}, files
+    for f in files:
+        text = f.read_text()
+        assert not URL_ATTR.search(text), f
+        assert not leaked(text, ids), (f, sorted(leaked(text, ids))[:5])
     text = pages[0].read_text()
-    assert "tipdrift version" in text and "sha256" in text and "as of" in text
-    if sha:
-        assert sha in text
+    assert "tipdrift version" in text and "as of" in text
+    assert sha in text
     assert text.count('class="tipdrift-chart"') >= 2 and "<svg" in text
 
 
@@ -134,25 +159,80 @@ def test_bad_parameters_stop_with_a_clear_message(small_world: Path, tmp_path: P
 def test_trajectory_report_shows_no_identifiers(small_world: Path, tmp_path: Path) -> None:
     page = run_report("trajectories", {"data_dir": str(small_world), "as_of": "2024-12-31"}, tmp_path / "t.html")
     text = page.read_text()
-    assert not PERSON_ID.search(text) and not RECORD_ID.search(text)
+    assert not leaked(text, identifiers(small_world))
     assert not URL_ATTR.search(text)
     assert text.count('class="tipdrift-chart"') >= 3
     assert "Attrition by arrest cohort" in text and "provisional" in text
 
 
 def test_trajectory_reports_for_every_jurisdiction_share_one_linkage(small_world: Path, tmp_path: Path) -> None:
+    """One page per jurisdiction; the report folder holds pages and the index only (the
+    person-level linkage lived in a private folder). Catches trajectories.parquet or
+    executed notebooks written next to index.html."""
     import json
 
     index = run_all_units("trajectories", {"data_dir": str(small_world), "as_of": "2024-12-31"}, tmp_path,
                           workers=2, progress=False)
     info = json.loads((tmp_path / "index.json").read_text())
     assert len(info["units"]) == 12  # J01..J12
-    assert (tmp_path / "_linked" / "trajectories.parquet").is_file()
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert {f.suffix for f in files} <= {".html", ".json"}, files
+    ids = identifiers(small_world)
     for u, entry in info["units"].items():
         text = (tmp_path / entry["report"]).read_text()
         assert f"Trajectories: {u}" in text
-        assert not PERSON_ID.search(text) and not RECORD_ID.search(text) and not URL_ATTR.search(text)
+        assert not leaked(text, ids) and not URL_ATTR.search(text)
     assert not URL_ATTR.search(index.read_text())
+
+
+def test_a_failing_notebook_is_not_a_parameter_error(small_world: Path, tmp_path: Path) -> None:
+    """A notebook that fails for a reason other than its parameters raises ReportError
+    naming the cell and the error (exit 1), not ParameterError (exit 2). Catches every
+    notebook failure being reported as the user's mistake."""
+    import json
+    import shutil
+
+    from tipdrift.cli import main
+    from tipdrift.report import notebooks_dir
+
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    nb = json.loads((notebooks_dir() / "drift_report.ipynb").read_text())
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "bug-cell", "metadata": {}, "outputs": [],
+                        "source": ["raise ZeroDivisionError('a bug in a cell')"]})
+    (nb_dir / "drift_report.ipynb").write_text(json.dumps(nb))
+    shutil.copy(notebooks_dir() / "trajectory_report.ipynb", nb_dir)
+    params = {"data_dir": str(small_world), "context_dir": "", "as_of": "2024-12-31"}
+    with pytest.raises(ReportError, match="ZeroDivisionError: a bug in a cell"):
+        run_report("drift", params, tmp_path / "x.html", notebooks=nb_dir)
+    code = main(["report", "drift", "--notebooks", str(nb_dir), "--out", str(tmp_path / "r"),
+                 *(f"--param={k}={v}" for k, v in params.items())])
+    assert code == 1
+    assert main(["report", "drift", "--param", "unit=NOPE", "--param", f"data_dir={small_world}",
+                 "--out", str(tmp_path / "r")]) == 2
+
+
+def test_notebook_parameter_cells_match_the_one_set_of_defaults() -> None:
+    """Each report notebook's parameters cell holds exactly the report's parameters with the
+    defaults from tipdrift.params (paths: the same folder, seen from notebooks/). Catches a
+    default changed in one place and not the other."""
+    import ast
+    import json
+
+    from tipdrift.params import report_defaults
+    from tipdrift.report import REPORTS, notebooks_dir
+
+    for kind, name in REPORTS.items():
+        nb = json.loads((notebooks_dir() / name).read_text())
+        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+        values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse("".join(cell["source"])).body}
+        defaults = report_defaults(kind)
+        assert list(values) == list(defaults), kind
+        for k, v in values.items():
+            if k in ("data_dir", "context_dir") and v:
+                assert (notebooks_dir() / v).resolve() == (notebooks_dir().parent / defaults[k]).resolve(), k
+            else:
+                assert v == defaults[k] and type(v) is type(defaults[k]), (kind, k, v)
 
 
 def test_provenance_shows_no_absolute_paths(drift_pages: Path) -> None:

@@ -9,14 +9,21 @@ from tipdrift.cli import main
 
 
 def _doc(tmp_path: Path) -> Path:
-    shifts = [
-        {"unit": "ORG1", "kind": "mix", "period": "2019-06-01", "ci": ["2019-05-01", "2019-07-01"], "p_value": 0.005,
-         "p_adjusted": 0.01, "effect": {"tvd": 0.2, "moved": [{"category": "forced_labour", "change": 0.2}]},
-         "annotations": [{"event_id": "E1", "kind": "funding", "date": "2018-12-01", "lag_days": 182, "description": "grant"}],
-         "status": "explained", "chance_rate": 0.2},
-        {"unit": "ORG2", "kind": "mix", "period": "2020-03-01", "ci": ["2020-02-01", "2020-04-01"], "p_value": 0.005,
-         "p_adjusted": 0.01, "effect": {"tvd": 0.3, "moved": []}, "annotations": [], "status": "unexplained"},
-    ]
+    import datetime as dt
+
+    from tipdrift.shift import Annotation, Effect, Moved, Shift
+
+    d = dt.date.fromisoformat
+
+    def shift(unit: str, period: str, ci: tuple[str, str], status: str, moved: list, notes: list) -> dict:
+        return Shift(unit=unit, kind="mix", index=10, segment_index=(0, 30), ci_index=(9, 11), period=d(period),
+                     segment=(d("2018-01-01"), d("2021-06-01")), ci=(d(ci[0]), d(ci[1])), statistic=12.0,
+                     p_value=0.005, replicates=199, phi=1.0, before={}, after={}, effect=Effect(tvd=0.2, moved=moved),
+                     p_adjusted=0.01, annotations=notes, status=status, chance_rate=0.2, annotated=True).to_json()
+
+    shifts = [shift("ORG1", "2019-06-01", ("2019-05-01", "2019-07-01"), "explained", [Moved("forced_labour", 0.2, 0.4)],
+                    [Annotation("E1", "funding", "ORG1", d("2018-12-01"), 182, "grant")]),
+              shift("ORG2", "2020-03-01", ("2020-02-01", "2020-04-01"), "unexplained", [], [])]
     path = tmp_path / "shifts.json"
     path.write_text(json.dumps({"shifts": shifts, "context_without_shift": []}))
     return path

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tipdrift.synth import SynthConfig, generate
+from tipdrift.testing.synth import SynthConfig, generate
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:

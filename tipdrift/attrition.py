@@ -117,6 +117,37 @@ def latest_date(trajectories: pl.DataFrame) -> dt.date:
     return trajectories.select(pl.max_horizontal([pl.col(c).max() for c in cols])).item()
 
 
+def _entry_times(trajectories: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Entries by as-of with cohort, follow-up, months to each step, and outcome codes."""
+    t = trajectories.filter(pl.col("entry_stage").is_in(["arrest", "prosecution"])).with_columns(
+        pl.when(pl.col("entry_stage") == "arrest").then(pl.col("arrest_date")).otherwise(pl.col("filing_date")).alias("entry_date"))
+    t = t.filter(pl.col("entry_date") <= as_of)
+    seen_filing = pl.col("filing_date").is_not_null() & (pl.col("filing_date") <= as_of)
+    seen_disp = pl.col("disposition_date").is_not_null() & (pl.col("disposition_date") <= as_of)
+    return t.with_columns(
+        pl.col("entry_date").dt.year().alias("cohort"),
+        _days_to_months(pl.lit(as_of) - pl.col("entry_date")).alias("follow"),
+        _days_to_months(pl.col("filing_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_filing"),
+        _days_to_months(pl.col("disposition_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_disp"),
+        _days_to_months(pl.col("disposition_date") - pl.col("filing_date")).clip(lower_bound=0).alias("t_court"),
+        _days_to_months(pl.lit(as_of) - pl.col("filing_date")).alias("t_open"),
+        seen_filing.alias("filed"), seen_disp.alias("disposed"),
+        pl.col("outcome").replace_strict({o: i + 1 for i, o in enumerate(OUTCOMES)}, default=0,
+                                         return_dtype=pl.Int64).alias("code"),
+    )
+
+
+def _cohort_curves(stage: str, cohort: int, time: np.ndarray, status: np.ndarray,
+                   grid: np.ndarray) -> list[dict[str, Any]]:
+    """Cumulative incidence of each outcome at each month of `grid`, one record per point."""
+    cif = cif_curve(time, status, grid, 3)
+    curves: list[dict[str, Any]] = []
+    for j, name in enumerate(OUTCOMES):
+        curves += [{"entry_stage": stage, "cohort": int(cohort), "outcome": name, "months": float(m),
+                    "estimate": round(float(v), 4)} for m, v in zip(grid, cif[j])]
+    return curves
+
+
 @dataclass
 class AttritionFitter:
     """Cohort attrition: configure, `fit(trajectories)`, read `cohorts_`, `durations_`.
@@ -137,80 +168,80 @@ class AttritionFitter:
     curves_: pl.DataFrame | None = field(default=None, init=False, repr=False)
 
     def fit(self, trajectories: pl.DataFrame) -> "AttritionFitter":
+        """Estimate per-cohort attrition, stage durations and CIF curves from linked trajectories."""
         if self.horizon_months <= 0:
             raise ParameterError("horizon_months must be positive")
         if self.by is not None and self.by not in trajectories.columns:
             raise ParameterError(f"--by column '{self.by}' is not in the trajectories")
         as_of = self.as_of or latest_date(trajectories)
         self.as_of_ = as_of
-        t = trajectories.filter(pl.col("entry_stage").is_in(["arrest", "prosecution"])).with_columns(
-            pl.when(pl.col("entry_stage") == "arrest").then(pl.col("arrest_date")).otherwise(pl.col("filing_date")).alias("entry_date"))
-        t = t.filter(pl.col("entry_date") <= as_of)
-        seen_filing = pl.col("filing_date").is_not_null() & (pl.col("filing_date") <= as_of)
-        seen_disp = pl.col("disposition_date").is_not_null() & (pl.col("disposition_date") <= as_of)
-        t = t.with_columns(
-            pl.col("entry_date").dt.year().alias("cohort"),
-            _days_to_months(pl.lit(as_of) - pl.col("entry_date")).alias("follow"),
-            _days_to_months(pl.col("filing_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_filing"),
-            _days_to_months(pl.col("disposition_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_disp"),
-            _days_to_months(pl.col("disposition_date") - pl.col("filing_date")).clip(lower_bound=0).alias("t_court"),
-            _days_to_months(pl.lit(as_of) - pl.col("filing_date")).alias("t_open"),
-            seen_filing.alias("filed"), seen_disp.alias("disposed"),
-            pl.col("outcome").replace_strict({o: i + 1 for i, o in enumerate(OUTCOMES)}, default=0,
-                                             return_dtype=pl.Int64).alias("code"),
-        )
-        groups: list[tuple[str, pl.Expr]] = [("all", pl.lit(True))]
-        if self.by:
-            groups += [(str(g), pl.col(self.by) == g) for g in t.get_column(self.by).drop_nulls().unique().sort().to_list()]
+        t = _entry_times(trajectories, as_of)
+        groups = self._groups(t)
         h = float(self.horizon_months)
-        rows, durs, curves = [], [], []
+        rows: list[dict[str, Any]] = []
+        durs: list[dict[str, Any]] = []
+        curves: list[dict[str, Any]] = []
         grid = np.arange(0.0, h + 1e-9, 1.0)
         for stage in ("arrest", "prosecution"):
             st = t.filter(pl.col("entry_stage") == stage)
             for cohort in st.get_column("cohort").unique().sort().to_list():
                 c = st.filter(pl.col("cohort") == cohort)
-                provisional = _days_to_months_py(as_of - dt.date(cohort, 12, 31)) < h
+                provisional = bool(_days_to_months_py(as_of - dt.date(cohort, 12, 31)) < h)
                 for gname, gexpr in groups:
                     g = c.filter(gexpr)
                     if g.height == 0:
                         continue
-                    follow = g.get_column("follow").to_numpy()
-                    filed = g.get_column("filed").to_numpy()
-                    disposed = g.get_column("disposed").to_numpy()
-                    row: dict[str, Any] = {"entry_stage": stage, "cohort": int(cohort), "group": gname, "entries": g.height}
-                    if stage == "arrest":
-                        time = np.where(filed, g.get_column("t_filing").fill_null(0).to_numpy(), follow)
-                        row["prosecuted"] = cumulative_incidence(time, filed.astype(int), h, 1, self.alpha)[0]
-                    else:
-                        row["prosecuted"] = {"estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0}
-                    time = np.where(disposed, g.get_column("t_disp").fill_null(0).to_numpy(), follow)
-                    status = np.where(disposed, g.get_column("code").to_numpy(), 0)
-                    for name, val in zip(OUTCOMES, cumulative_incidence(time, status, h, 3, self.alpha)):
-                        row[name] = val
-                    row["provisional"] = bool(provisional)
-                    # Beyond the longest follow-up nothing is observed: say where the figure stands.
-                    row["estimated_at_months"] = round(min(h, float(follow.max())), 1)
-                    links = g.get_column("prosecution_link").value_counts()
-                    lk = dict(links.iter_rows())
-                    row["links"] = {"key": int(lk.get("key", 0)), "person_window": int(lk.get("person_window", 0)),
-                                    "none": int(lk.get("none", 0))}
+                    row, time, status = self._group_row(stage, int(cohort), gname, g, h, provisional)
                     rows.append(row)
                     if gname == "all":
-                        cif = cif_curve(time, status, grid, 3)
-                        for j, name in enumerate(OUTCOMES):
-                            curves += [{"entry_stage": stage, "cohort": int(cohort), "outcome": name, "months": float(m),
-                                        "estimate": round(float(v), 4)} for m, v in zip(grid, cif[j])]
-                        pros = g.filter(pl.col("filed"))
-                        d1 = _median(pros.get_column("t_filing").to_numpy(), np.ones(pros.height, bool), self.alpha)
-                        court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
-                                           pros.get_column("t_open").to_numpy())
-                        d2 = _median(court_t, pros.get_column("disposed").to_numpy(), self.alpha)
-                        durs.append({"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1,
-                                     "filing_to_disposition": d2, "provisional": bool(provisional)})
+                        curves += _cohort_curves(stage, int(cohort), time, status, grid)
+                        durs.append(self._cohort_durations(stage, int(cohort), g, provisional))
         self.cohorts_ = pl.DataFrame(rows)
         self.durations_ = pl.DataFrame(durs)
         self.curves_ = pl.DataFrame(curves)
         return self
+
+    def _groups(self, t: pl.DataFrame) -> list[tuple[str, pl.Expr]]:
+        """The groups to report: "all", then each value of the `by` column in sorted order."""
+        groups: list[tuple[str, pl.Expr]] = [("all", pl.lit(True))]
+        if self.by:
+            groups += [(str(g), pl.col(self.by) == g) for g in t.get_column(self.by).drop_nulls().unique().sort().to_list()]
+        return groups
+
+    def _group_row(self, stage: str, cohort: int, gname: str, g: pl.DataFrame, h: float,
+                   provisional: bool) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+        """One cohort-and-group row (prosecuted, outcome CIFs, follow-up, links); also its CIF times and status."""
+        follow = g.get_column("follow").to_numpy()
+        filed = g.get_column("filed").to_numpy()
+        disposed = g.get_column("disposed").to_numpy()
+        row: dict[str, Any] = {"entry_stage": stage, "cohort": int(cohort), "group": gname, "entries": g.height}
+        if stage == "arrest":
+            time = np.where(filed, g.get_column("t_filing").fill_null(0).to_numpy(), follow)
+            row["prosecuted"] = cumulative_incidence(time, filed.astype(int), h, 1, self.alpha)[0]
+        else:
+            row["prosecuted"] = {"estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+        time = np.where(disposed, g.get_column("t_disp").fill_null(0).to_numpy(), follow)
+        status = np.where(disposed, g.get_column("code").to_numpy(), 0)
+        for name, val in zip(OUTCOMES, cumulative_incidence(time, status, h, 3, self.alpha)):
+            row[name] = val
+        row["provisional"] = bool(provisional)
+        # Beyond the longest follow-up nothing is observed: say where the figure stands.
+        row["estimated_at_months"] = round(min(h, float(follow.max())), 1)
+        links = g.get_column("prosecution_link").value_counts()
+        lk = dict(links.iter_rows())
+        row["links"] = {"key": int(lk.get("key", 0)), "person_window": int(lk.get("person_window", 0)),
+                        "none": int(lk.get("none", 0))}
+        return row, time, status
+
+    def _cohort_durations(self, stage: str, cohort: int, g: pl.DataFrame, provisional: bool) -> dict[str, Any]:
+        """Median months from arrest to filing and from filing to disposition for one cohort."""
+        pros = g.filter(pl.col("filed"))
+        d1 = _median(pros.get_column("t_filing").to_numpy(), np.ones(pros.height, bool), self.alpha)
+        court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
+                           pros.get_column("t_open").to_numpy())
+        d2 = _median(court_t, pros.get_column("disposed").to_numpy(), self.alpha)
+        return {"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1,
+                "filing_to_disposition": d2, "provisional": bool(provisional)}
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of_.isoformat(), "horizon_months": self.horizon_months, "alpha": self.alpha,

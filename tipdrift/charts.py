@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from tipdrift.shift import Decomposition, Shift
+
 
 def _import_altair():  # noqa: ANN202
     """Import altair without jsonschema's rfc3987_syntax checker.
@@ -64,7 +66,7 @@ def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD
             .select("period", "category", "share", "order").sort("period", "order"))
 
 
-def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None = None,
+def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
               events: list[dict[str, Any]] | None = None, threshold: int = DEFAULT_THRESHOLD,
               width: int = 720, height: int = 260) -> alt.LayerChart:
     """Stacked case-type shares per period, shift dates as rules, their intervals as
@@ -84,10 +86,11 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[dict[str, Any]] | None
         tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%")],
     )
     layers: list[alt.Chart] = [base]
-    mix = [s for s in (shifts or []) if s["unit"] == unit and s["kind"] == "mix"]
+    mix = [s for s in (shifts or []) if s.unit == unit and s.kind == "mix"]
     if mix:
-        bands = pl.DataFrame([{"start": s["ci"][0], "end": add_months(s["ci"][1], 1).isoformat(), "period": s["period"],
-                               "status": s["status"], "label": f"shift {s['period'][:7]} ({s['status']})"} for s in mix])
+        bands = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], 1).isoformat(),
+                               "period": s.period.isoformat(), "status": s.status,
+                               "label": f"shift {s.period.isoformat()[:7]} ({s.status})"} for s in mix])
         status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
         colour = alt.Color("status:N", scale=status_scale, title="shift status")
         layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
@@ -161,13 +164,13 @@ def duration_chart(durations: pl.DataFrame, width: int = 520) -> alt.Chart:
     ).properties(width=width, height=200, title="Time to each step (Kaplan-Meier medians)")
 
 
-def decomposition_chart(decomposition: dict[str, Any], width: int = 360) -> alt.Chart:
+def decomposition_chart(decomposition: Decomposition, width: int = 360) -> alt.Chart:
     """The four parts of a pooled share change (within, unit mix, entering, leaving)."""
     parts = ["within", "unit_mix", "entering", "leaving"]
-    d = pl.DataFrame([{"part": p.replace("_", " "), "change": float(decomposition[p])} for p in parts])
+    d = pl.DataFrame([{"part": p.replace("_", " "), "change": float(getattr(decomposition, p) or 0.0)} for p in parts])
     return alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
         x=alt.X("part:N", sort=[p.replace("_", " ") for p in parts], title=None),
-        y=alt.Y("change:Q", axis=alt.Axis(format="+.1%"), title=f"change in share of {decomposition['category']}"),
+        y=alt.Y("change:Q", axis=alt.Axis(format="+.1%"), title=f"change in share of {decomposition.category}"),
         color=alt.condition("datum.change > 0", alt.value("#1971c2"), alt.value("#e03131")),
         tooltip=["part:N", alt.Tooltip("change:Q", format="+.2%")],
     ).properties(width=width, height=200, title="Pooled shift: within units vs composition")

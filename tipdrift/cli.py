@@ -9,12 +9,13 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import polars as pl
 
-from tipdrift.errors import InputFileError, ParameterError
+from tipdrift.errors import InputFileError, ParameterError, ReportError
 from tipdrift.load import find_table
+from tipdrift.params import FREQS, OUTCOME_ORIGINS, REPORT_KINDS, DriftParams, TrajectoryParams
 
 TABLE_FILES = ("arrests", "prosecutions", "dispositions", "cases")
 
@@ -35,7 +36,7 @@ def _report_unmapped(s: dict) -> bool:
 # ---------------------------------------------------------------- commands
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from tipdrift.synth import SynthConfig, write_synthetic
+    from tipdrift.testing.synth import SynthConfig, write_synthetic
 
     cfg = SynthConfig(seed=args.seed, scale=args.scale)
     written = write_synthetic(args.out_dir, cfg, context_dir=args.context_dir, fmt=args.format,
@@ -58,32 +59,42 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if _report_unmapped(res.summary) else 0
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
-    from tipdrift.drift import run_drift, shifts_table, write_json
+def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice: Any) -> Any:
+    """Detect, write shifts.json, print the load summary, the series counts and the shifts
+    table (the `drift` command and the demo's step 3)."""
+    from tipdrift.drift import run_drift, write_json
+    from tipdrift.views import shifts_frame
 
-    doc, loaded = run_drift(
-        args.table, kind=args.kind, unit=args.unit, date=args.date, category=args.category, freq=args.freq,
-        penalty=_penalty(args.penalty), min_size=args.min_size, alpha=args.alpha, n_boot=args.n_boot, seed=args.seed,
-        pooled=args.pooled, context=args.context, as_of=args.as_of, reporting_lag=args.reporting_lag,
-        mapping=args.mapping, volume=not args.no_volume)
-    _print_load_summary(loaded.summary)
-    _report_unmapped(loaded.summary)
-    write_json(doc, args.out)
-    sparse = [s["unit"] for s in doc["series"] if s["status"] != "analysed"]
-    print(f"{len(doc['series'])} series ({len(sparse)} too sparse{': ' + ', '.join(sparse) if sparse else ''}); "
-          f"{len(doc['shifts'])} significant shifts -> {args.out}")
-    for w in doc.get("context", {}).get("warnings", []):
+    run = run_drift(table, params, **choice)
+    _print_load_summary(run.loaded.summary)
+    _report_unmapped(run.loaded.summary)
+    write_json(run.document(), out)
+    sparse = [s.unit for s in run.statuses if s.status != "analysed"]
+    tested = ", ".join(f"{k} {v}" for k, v in run.family.items())
+    print(f"{len(run.statuses)} series ({len(sparse)} too sparse{': ' + ', '.join(sparse) if sparse else ''}); "
+          f"{len(run.shifts)} significant shifts (BH-adjusted p <= {params.alpha} over {tested} tested candidates) "
+          f"-> {out}")
+    for w in (run.context or {}).get("warnings", []):
         print(w, file=sys.stderr)
-    with pl.Config(tbl_rows=200, tbl_width_chars=200, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
-        print(shifts_table(doc))
+    with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
+        print(shifts_frame(run.shifts))
+    return run
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    params = DriftParams.from_dict({k: getattr(args, k) for k in DRIFT_FLAGS})
+    drift_step(args.table, params, args.out, kind=args.kind, unit=args.unit, date=args.date, category=args.category,
+               context=args.context, as_of=args.as_of, mapping=args.mapping)
     return 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from tipdrift.review import format_review, load_reviews, load_shifts, review
+    from tipdrift.drift import read_shifts
+    from tipdrift.review import format_review, load_reviews, review
 
-    doc = load_shifts(args.shifts)
-    result = review(doc, load_reviews(args.acknowledged) if args.acknowledged else None)
+    doc, shifts = read_shifts(args.shifts)
+    result = review(shifts, load_reviews(args.acknowledged) if args.acknowledged else None,
+                    len(doc.get("context_without_shift", [])))
     if args.format == "json":
         print(json.dumps(result, indent=1))
     else:
@@ -91,16 +102,27 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 1 if args.strict and result["unexplained_unacknowledged"] else 0
 
 
-def cmd_link(args: argparse.Namespace) -> int:
-    from tipdrift.link import link_files
+def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path) -> Any:
+    """Link loaded sources, write trajectories, rejected rows and counts, print the counts
+    (the `link` command and the demo's step 2)."""
+    from tipdrift.link import link_loaded
 
-    res = link_files(args.arrests, args.prosecutions, args.dispositions, mapping=args.mapping,
-                     window_months=args.window_months, disposition_window_months=args.disposition_window_months,
-                     as_of=args.as_of)
-    written = res.write(args.out)
+    res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months)
+    written = res.write(out)
     _print_link_summary(res.summary)
     for k, v in written.items():
         print(f"{k:<13} {v}")
+    return res
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from tipdrift.load import load_table
+
+    tparams = TrajectoryParams.from_dict({"window_months": args.window_months,
+                                          "disposition_window_months": args.disposition_window_months})
+    loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of)
+             for k in ("arrests", "prosecutions", "dispositions")}
+    res = link_step(loads, tparams, args.out)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
 
 
@@ -115,18 +137,25 @@ def _print_link_summary(summary: dict) -> None:
     print(f"{summary['trajectories']} trajectories by entry stage: {stages}")
 
 
-def cmd_attrition(args: argparse.Namespace) -> int:
+def attrition_step(traj: pl.DataFrame, tparams: TrajectoryParams, as_of: dt.date | None, out: str | Path) -> None:
+    """Cohort attrition and re-arrest, written to attrition.json and printed (the
+    `attrition` command and the demo's step 2)."""
     from tipdrift.attrition import AttritionFitter, RearrestFitter
+
+    fit = AttritionFitter(horizon_months=tparams.horizon_months, by=tparams.by or None, as_of=as_of).fit(traj)
+    re = RearrestFitter(horizon_months=tparams.horizon_months, as_of=as_of,
+                        from_release=tparams.rearrest_from == "release").fit(traj)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps({**fit.to_dict(), "rearrest": re.to_dict()}, indent=1) + "\n")
+    _print_attrition(fit, re)
+
+
+def cmd_attrition(args: argparse.Namespace) -> int:
     from tipdrift.timeutil import parse_date
 
-    traj = _read_trajectories(args.trajectories)
-    as_of = parse_date(args.as_of, "--as-of")
-    fit = AttritionFitter(horizon_months=args.horizon_months, by=args.by, as_of=as_of).fit(traj)
-    re = RearrestFitter(horizon_months=args.horizon_months, as_of=as_of, from_release=args.rearrest_from == "release").fit(traj)
-    doc = {**fit.to_dict(), "rearrest": re.to_dict()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    _print_attrition(fit, re)
+    tparams = TrajectoryParams.from_dict({"horizon_months": args.horizon_months, "by": args.by or "",
+                                          "rearrest_from": args.rearrest_from})
+    attrition_step(_read_trajectories(args.trajectories), tparams, parse_date(args.as_of, "--as-of"), args.out)
     print(f"-> {args.out}")
     return 0
 
@@ -159,7 +188,7 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tipdrift.evaluate import evaluate_world
+    from tipdrift.testing.evaluate import evaluate_world
 
     result = evaluate_world(seed=args.seed, scale=args.scale, margin=args.margin)
     text = json.dumps(result, indent=1)
@@ -170,116 +199,93 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tipdrift.report import parse_param_args, resolve_params, run_all_units, run_report
+    from tipdrift.params import resolve_report_params
+    from tipdrift.report import parse_param_args, run_all_units, run_report
 
-    given = parse_param_args(args.param or [], args.params_file)
-    params = resolve_params(args.kind, given)
+    params = resolve_report_params(args.kind, parse_param_args(args.param or [], args.params_file))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.all_units:
-        index = run_all_units(args.kind, params, out, notebooks=args.notebooks, workers=args.workers)
+        index = run_all_units(args.kind, params, out, notebooks=args.notebooks, workers=args.workers,
+                              keep_notebooks=args.keep_notebooks)
         print(f"reports: {index}")
     else:
         name = f"{args.kind}_{params['unit'] or 'all'}".replace("(", "").replace(")", "")
-        page = run_report(args.kind, params, out / f"{name}.html", notebooks=args.notebooks)
+        page = run_report(args.kind, params, out / f"{name}.html", notebooks=args.notebooks,
+                          keep_notebooks=args.keep_notebooks)
         print(f"report: {page}")
     return 0
 
 
-def _penalty(value: str) -> str | float:
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
+def _demo_load(data: Path, context: Path, out: Path, as_of: str) -> dict[str, Any]:
+    """Step 1: every table loaded and reconciled, and the messy example read through its mapping."""
     from tipdrift.load import load_table
 
-    data = Path(args.data)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"== tipdrift demo on {data} (outputs in {out})\n")
-    print("-- 1. load and validate")
     loaded = {}
     for kind in TABLE_FILES:
-        res = load_table(kind, find_table(data, kind), as_of=args.as_of)
+        res = load_table(kind, find_table(data, kind), as_of=as_of)
         _print_load_summary(res.summary)
         loaded[kind] = res
-    ctx_files = sorted(Path(args.context).glob("*.csv"))
-    for f in ctx_files:
-        _print_load_summary(load_table("context", f, as_of=args.as_of).summary)
+    for f in sorted(context.glob("*.csv")):
+        _print_load_summary(load_table("context", f, as_of=as_of).summary)
     example = Path("data/examples/arrests_source.csv")
     if example.is_file():
         print("\n   a source with its own columns, labels and date format, read through a mapping:")
-        res = load_table("arrests", example, mapping=example.with_name("arrests_mapping.yaml"), as_of=args.as_of)
+        res = load_table("arrests", example, mapping=example.with_name("arrests_mapping.yaml"), as_of=as_of)
         _print_load_summary(res.summary)
         for col, labels in res.summary["unmapped_labels"].items():
             print(f"   unmapped labels in '{col}' (rows rejected, add them to the mapping): "
                   + ", ".join(f"'{k}' ({v})" for k, v in labels.items()))
         res.rejected.write_csv(out / "rejected_example.csv")
         print(f"   rejected rows with file, row, column and reason -> {out / 'rejected_example.csv'}")
-    cases = loaded["cases"].accepted
-    per_org = (cases.group_by("org_id").agg(pl.len().alias("cases"), pl.col("opened_date").min().alias("first"),
-                                            pl.col("opened_date").max().alias("last"))
-               .sort("org_id"))
-    print(f"\n{cases.height} case records from {per_org.height} organisations, "
+    cases, arrests = loaded["cases"].accepted, loaded["arrests"].accepted
+    print(f"\n{cases.height} case records from {cases['org_id'].n_unique()} organisations, "
           f"{cases['opened_date'].min()} to {cases['opened_date'].max()}")
-    arrests = loaded["arrests"].accepted
     print(f"{arrests.height} arrests of {arrests['person_id'].n_unique()} persons in "
           f"{arrests['jurisdiction'].n_unique()} jurisdictions, {arrests['arrest_date'].min()} to {arrests['arrest_date'].max()}")
+    return loaded
 
-    print("\n-- 2. link: arrests -> prosecutions -> court outcomes, and cohort attrition")
-    from tipdrift.attrition import AttritionFitter, RearrestFitter
-    from tipdrift.link import link_loaded
 
-    linked = link_loaded({k: loaded[k] for k in ("arrests", "prosecutions", "dispositions")})
-    linked.write(out / "link")
-    _print_link_summary(linked.summary)
-    as_of = dt.date.fromisoformat(args.as_of)
-    fit = AttritionFitter(horizon_months=24, as_of=as_of).fit(linked.trajectories)
-    re = RearrestFitter(horizon_months=24, as_of=as_of).fit(linked.trajectories)
-    (out / "attrition.json").write_text(json.dumps({**fit.to_dict(), "rearrest": re.to_dict()}, indent=1) + "\n")
-    _print_attrition(fit, re)
+def _demo_reports(data: Path, context: str, reports: Path, as_of: str) -> None:
+    """Step 5: one drift report per unit with an index, and the all-jurisdiction trajectory report."""
+    from tipdrift.report import run_all_units, run_report
 
-    print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
-    from tipdrift.drift import run_drift, shifts_table, write_json
+    index = run_all_units("drift", {"data_dir": str(data), "context_dir": context, "as_of": as_of}, reports, workers=2)
+    traj_page = run_report("trajectories", {"data_dir": str(data), "as_of": as_of},
+                           reports / "trajectories" / "trajectories_all.html")
+    print(f"\nOpen {index.resolve()} (drift reports by unit) and {traj_page.resolve()}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole job, through the same steps the individual commands run."""
     from tipdrift.review import format_review, review
 
-    doc, _ = run_drift(find_table(data, "cases"), pooled=True, context=args.context, as_of=args.as_of)
-    write_json(doc, out / "shifts.json")
-    sparse = [s["unit"] for s in doc["series"] if s["status"] != "analysed"]
-    print(f"{len(doc['series'])} series analysed ({len(sparse)} too sparse); {len(doc['shifts'])} significant shifts "
-          f"(BH-adjusted p <= {doc['parameters']['alpha']}) -> {out / 'shifts.json'}")
-    with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
-        print(shifts_table(doc))
-
+    data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"== tipdrift demo on {data} (outputs in {out})\n")
+    print("-- 1. load and validate")
+    loaded = _demo_load(data, Path(args.context), out, args.as_of)
+    print("\n-- 2. link: arrests -> prosecutions -> court outcomes, and cohort attrition")
+    tparams = TrajectoryParams()
+    linked = link_step({k: loaded[k] for k in ("arrests", "prosecutions", "dispositions")}, tparams, out / "link")
+    attrition_step(linked.trajectories, tparams, dt.date.fromisoformat(args.as_of), out / "attrition.json")
+    print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
+    run = drift_step(find_table(data, "cases"), DriftParams(pooled=True), out / "shifts.json", context=args.context,
+                     as_of=args.as_of)
     print("\n-- 4. review: every shift with its recorded context")
-    print(format_review(review(doc)))
-
+    print(format_review(review(run.shifts, None, len(run.without_shift))))
     if not args.no_reports:
         print("\n-- 5. reports: one drift report per unit (papermill + nbconvert, offline HTML)")
-        from tipdrift.report import run_all_units
-
-        index = run_all_units("drift", {"data_dir": str(data), "context_dir": args.context, "as_of": args.as_of},
-                              Path(args.reports), workers=2)
-        traj_dir = Path(args.reports) / "trajectories"
-        from tipdrift.report import run_report
-
-        run_report("trajectories", {"data_dir": str(data), "as_of": args.as_of}, traj_dir / "trajectories_all.html")
-        print(f"\nOpen {index.resolve()} (drift reports by unit) and {(traj_dir / 'trajectories_all.html').resolve()}")
+        _demo_reports(data, args.context, Path(args.reports), args.as_of)
     return 0
 
 
 # ---------------------------------------------------------------- parser
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tipdrift", description=__doc__.splitlines()[0] if __doc__ else None)
-    from tipdrift import __version__
+DRIFT_FLAGS = ("freq", "penalty", "min_size", "alpha", "n_boot", "max_boot", "seed", "pooled", "reporting_lag", "volume")
 
-    p.add_argument("--version", action="version", version=f"tipdrift {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+def _add_synth(sub: Any) -> None:
     s = sub.add_parser("synth", help="write synthetic data with known truth (truth.json)")
     s.add_argument("out_dir", help="folder for the tables and truth.json")
     s.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
@@ -289,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-truth-links", action="store_true", help="leave the (large) link lists out of truth.json")
     s.set_defaults(func=cmd_synth)
 
+
+def _add_validate(sub: Any) -> None:
     v = sub.add_parser("validate", help="load one table, report accepted and rejected rows")
     v.add_argument("table_kind", choices=("arrests", "prosecutions", "dispositions", "cases", "context"))
     v.add_argument("path", help="CSV, Parquet or .xlsx file")
@@ -297,27 +305,33 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
     v.set_defaults(func=cmd_validate)
 
+
+def _add_drift(sub: Any) -> None:
+    d = DriftParams()
     dr = sub.add_parser("drift", help="detect shifts in the case-type mix (and volume) of each unit -> shifts.json")
     dr.add_argument("table", help="cases, arrests or prosecutions table (CSV, Parquet, .xlsx)")
     dr.add_argument("--kind", choices=("cases", "arrests", "prosecutions"), default=None, help="table kind (default: from its id column)")
     dr.add_argument("--unit", default=None, help="unit column (default org_id for cases, jurisdiction otherwise)")
     dr.add_argument("--date", default=None, help="event date column (default opened_date / arrest_date / filing_date)")
     dr.add_argument("--category", default="case_type", help="category column (default case_type)")
-    dr.add_argument("--freq", choices=("month", "quarter", "year"), default="month")
-    dr.add_argument("--penalty", default="mbic", help="bic, mbic (default) or a positive number")
-    dr.add_argument("--min-size", type=int, default=6, help="minimum segment length in periods (default 6)")
-    dr.add_argument("--alpha", type=float, default=0.05, help="significance level after BH adjustment (default 0.05)")
-    dr.add_argument("--n-boot", type=int, default=199, help="bootstrap replicates (default 199)")
-    dr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    dr.add_argument("--freq", choices=FREQS, default=d.freq)
+    dr.add_argument("--penalty", default=d.penalty, help=f"bic, mbic or a positive number (default {d.penalty})")
+    dr.add_argument("--min-size", type=int, default=d.min_size, help=f"minimum segment length in periods (default {d.min_size})")
+    dr.add_argument("--alpha", type=float, default=d.alpha, help=f"level for the BH-adjusted p-value (default {d.alpha})")
+    dr.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
+    dr.add_argument("--max-boot", type=int, default=d.max_boot, help=f"replicates for p-values stuck at the floor (default {d.max_boot})")
+    dr.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     dr.add_argument("--pooled", action="store_true", help="also analyse the all-units series and decompose its shifts")
     dr.add_argument("--context", default=None, help="context log folder or file: annotate shifts with events")
     dr.add_argument("--as-of", default=None, help="extract date (default: latest date in the table)")
-    dr.add_argument("--reporting-lag", type=int, default=0, help="periods before as-of still incomplete, excluded (default 0)")
+    dr.add_argument("--reporting-lag", type=int, default=d.reporting_lag, help="periods before as-of still incomplete, excluded (default 0)")
     dr.add_argument("--mapping", default=None, help="YAML mapping of source columns and labels")
-    dr.add_argument("--no-volume", action="store_true", help="skip volume (total cases) shifts")
+    dr.add_argument("--no-volume", dest="volume", action="store_false", help="skip volume (total cases) shifts")
     dr.add_argument("--out", required=True, help="shifts.json to write")
     dr.set_defaults(func=cmd_drift)
 
+
+def _add_review(sub: Any) -> None:
     rv = sub.add_parser("review", help="one line per shift with its status and context; --strict gates on unexplained")
     rv.add_argument("shifts", help="shifts.json from `tipdrift drift`")
     rv.add_argument("--acknowledged", default=None, help="reviews.csv: unit, period, reviewer, note")
@@ -325,43 +339,47 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--format", choices=("text", "json"), default="text")
     rv.set_defaults(func=cmd_review)
 
+
+def _add_link_attrition(sub: Any) -> None:
+    t = TrajectoryParams()
     lk = sub.add_parser("link", help="link arrests, prosecutions and dispositions into defendant-case trajectories")
     lk.add_argument("--arrests", required=True)
     lk.add_argument("--prosecutions", required=True)
     lk.add_argument("--dispositions", required=True)
     lk.add_argument("--out", required=True, help="folder for trajectories.parquet, rejected.csv, summary.json")
     lk.add_argument("--mapping", default=None, help="YAML mapping (top level, or one section per table under tables:)")
-    lk.add_argument("--window-months", type=float, default=24, help="arrest<->filing window, both ways (default 24)")
-    lk.add_argument("--disposition-window-months", type=float, default=60, help="filing->disposition window (default 60)")
+    lk.add_argument("--window-months", type=float, default=t.window_months, help=f"arrest<->filing window, both ways (default {t.window_months:g})")
+    lk.add_argument("--disposition-window-months", type=float, default=t.disposition_window_months,
+                    help=f"filing->disposition window (default {t.disposition_window_months:g})")
     lk.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
     lk.set_defaults(func=cmd_link)
-
     at = sub.add_parser("attrition", help="cohort attrition with competing outcomes and censoring -> attrition.json")
     at.add_argument("trajectories", help="trajectories.parquet from `tipdrift link`")
-    at.add_argument("--horizon-months", type=float, default=24)
+    at.add_argument("--horizon-months", type=float, default=t.horizon_months)
     at.add_argument("--by", default=None, help="group column, e.g. case_type or jurisdiction")
     at.add_argument("--as-of", default=None, help="censoring date (default: latest date in the data)")
-    at.add_argument("--rearrest-from", choices=("conviction", "release"), default="conviction")
+    at.add_argument("--rearrest-from", choices=OUTCOME_ORIGINS, default=t.rearrest_from)
     at.add_argument("--out", required=True, help="attrition.json to write")
     at.set_defaults(func=cmd_attrition)
 
+
+def _add_evaluate_report_demo(sub: Any) -> None:
     ev = sub.add_parser("evaluate", help="generate a synthetic world and score linkage, attrition and drift against its truth")
     ev.add_argument("--seed", type=int, default=2024)
     ev.add_argument("--scale", type=float, default=10.0, help="world size (1 = 24 organisations, 20,000 arrests)")
     ev.add_argument("--margin", type=int, default=3, help="detection margin in months (default 3)")
     ev.add_argument("--out", default=None, help="also write the figures to this JSON file")
     ev.set_defaults(func=cmd_evaluate)
-
     rp = sub.add_parser("report", help="run a report notebook with papermill and render offline HTML")
-    rp.add_argument("kind", choices=("drift", "trajectories"))
+    rp.add_argument("kind", choices=REPORT_KINDS)
     rp.add_argument("--param", action="append", metavar="KEY=VALUE", help="a notebook parameter (repeatable)")
     rp.add_argument("--params-file", default=None, help="YAML file of parameters (--param wins)")
     rp.add_argument("--all-units", action="store_true", help="one report per unit (drift) or jurisdiction, and index.html")
     rp.add_argument("--workers", type=int, default=2, help="worker processes for --all-units (default 2)")
     rp.add_argument("--notebooks", default=None, help="folder of the report notebooks (default: the repository's notebooks/)")
+    rp.add_argument("--keep-notebooks", action="store_true", help="keep the executed notebooks in OUT/_executed")
     rp.add_argument("--out", default="reports", help="output folder (default reports/)")
     rp.set_defaults(func=cmd_report)
-
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic data")
     d.add_argument("--data", default="data/synthetic", help="folder with arrests, prosecutions, dispositions, cases")
     d.add_argument("--context", default="context_log", help="folder of context-log CSV files")
@@ -370,6 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-reports", action="store_true", help="skip the HTML reports (faster)")
     d.add_argument("--reports", default="reports", help="folder for the HTML reports (default reports/)")
     d.set_defaults(func=cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tipdrift import __version__
+
+    p = argparse.ArgumentParser(prog="tipdrift", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--version", action="version", version=f"tipdrift {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_synth, _add_validate, _add_drift, _add_review, _add_link_attrition, _add_evaluate_report_demo):
+        add(sub)
     return p
 
 
@@ -382,6 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputFileError, ParameterError) as exc:
         print(f"tipdrift: error: {exc}", file=sys.stderr)
         return 2
+    except ReportError as exc:
+        print(f"tipdrift: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ moved. A pooled shift also takes the events of the units the decomposition names
 entering or leaving.
 
 Status: `artifact_compatible` when the decomposition calls a pooled shift a composition
-artefact or only recording events (definition, data_system) qualify; `explained` when a
-substantive event (funding, legal, policy, staffing, coverage, other) qualifies;
-`unexplained` otherwise.
+artefact or only recording events (`vocab.RECORDING_KINDS`: definition, data_system)
+qualify; `explained` when a substantive event (`vocab.SUBSTANTIVE_KINDS`: every other
+kind) qualifies; `unexplained` otherwise.
 
 Chance rate: how often the shift would have looked annotated had the unit's event dates
 been moved by a random circular shift within its series (same offset for all of the
@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tipdrift.load import LoadResult, load_tables
-from tipdrift.series import POOLED, CountSeries
+from tipdrift.load import ROW, LoadResult, load_tables, read_raw
+from tipdrift.series import POOLED
+from tipdrift.shift import Annotation, SeriesStatus, Shift, UnitShiftRef
 from tipdrift.timeutil import month_index
-from tipdrift.vocab import RECORDING_KINDS
+from tipdrift.vocab import SUBSTANTIVE_KINDS
 
 # (lead, lag) in months by event kind: the defaults of methods.md section 8.
 DEFAULT_WINDOWS: dict[str, tuple[int, int]] = {
@@ -79,8 +80,6 @@ def _rows_by_id(path: str | Path) -> dict[str, tuple[str, int]]:
     files = sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".parquet", ".xlsx")) if p.is_dir() else [p]
     out: dict[str, tuple[str, int]] = {}
     for f in files:
-        from tipdrift.load import ROW, read_raw
-
         raw, _ = read_raw(f)
         if "event_id" in raw.columns:
             for eid, row in zip(raw["event_id"].to_list(), raw[ROW].to_list()):
@@ -88,15 +87,16 @@ def _rows_by_id(path: str | Path) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _applicable(events: pl.DataFrame, shift: dict[str, Any]) -> pl.DataFrame:
-    units = {shift["unit"], "*"}
-    dec = shift.get("decomposition") or {}
-    units |= set(dec.get("entering_units", [])) | set(dec.get("leaving_units", []))
+def _applicable(events: pl.DataFrame, shift: Shift) -> pl.DataFrame:
+    units = {shift.unit, "*"}
+    dec = shift.decomposition
+    if dec is not None:
+        units |= set(dec.entering_units) | set(dec.leaving_units)
     return events.filter(pl.col("unit").is_in(list(units)))
 
 
-def _moved(shift: dict[str, Any]) -> set[str]:
-    return {m["category"] for m in shift.get("effect", {}).get("moved", [])}
+def _moved(shift: Shift) -> set[str]:
+    return {m.category for m in shift.effect.moved}
 
 
 def qualifies(event_month: int, kind: str, lo_month: int, hi_month: int,
@@ -105,48 +105,54 @@ def qualifies(event_month: int, kind: str, lo_month: int, hi_month: int,
     return lo_month - lead <= event_month <= hi_month + lag
 
 
-def attach_context(shifts: list[dict[str, Any]], events: pl.DataFrame,
-                   windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[dict[str, Any]]:
+def annotations_for(shift: Shift, events: pl.DataFrame,
+                    windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[Annotation]:
+    """The events that qualify for one shift, nearest first."""
+    lo, hi = (month_index(x) for x in shift.ci)
+    moved = _moved(shift)
+    notes = []
+    for e in _applicable(events, shift).iter_rows(named=True):
+        if not qualifies(month_index(e["date"]), e["kind"], lo, hi, windows):
+            continue
+        if shift.kind == "mix" and e["case_types"] and not (set(e["case_types"]) & moved):
+            continue
+        notes.append(Annotation(e["event_id"], e["kind"], e["unit"], e["date"], (shift.period - e["date"]).days,
+                                e["description"] or ""))
+    return sorted(notes, key=lambda n: (abs(n.lag_days), n.event_id))
+
+
+def status_of(shift: Shift) -> str:
+    """explained, artifact_compatible or unexplained, from the annotations and decomposition."""
+    kinds = {n.kind for n in shift.annotations}
+    dec = shift.decomposition
+    if dec is not None and (dec.composition_artefact or dec.attributed_to in ("entering", "leaving")):
+        return "artifact_compatible"
+    if kinds & SUBSTANTIVE_KINDS:
+        return "explained"
+    return "artifact_compatible" if kinds else "unexplained"
+
+
+def attach_context(shifts: list[Shift], events: pl.DataFrame,
+                   windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[Shift]:
     """Fill `annotations` and `status` of each shift (in place) and return the shifts."""
     for s in shifts:
-        lo, hi = (month_index(x) for x in s["ci"])
-        date = dt.date.fromisoformat(s["period"])
-        moved = _moved(s)
-        notes = []
-        for e in _applicable(events, s).iter_rows(named=True):
-            if not qualifies(month_index(e["date"]), e["kind"], lo, hi, windows):
-                continue
-            if s["kind"] == "mix" and e["case_types"] and not (set(e["case_types"]) & moved):
-                continue
-            notes.append({"event_id": e["event_id"], "kind": e["kind"], "unit": e["unit"], "date": e["date"].isoformat(),
-                          "lag_days": (date - e["date"]).days, "description": e["description"]})
-        notes.sort(key=lambda n: (abs(n["lag_days"]), n["event_id"]))
-        s["annotations"] = notes
-        kinds = {n["kind"] for n in notes}
-        dec = s.get("decomposition") or {}
-        if dec.get("composition_artefact") or dec.get("attributed_to") in ("entering", "leaving"):
-            s["status"] = "artifact_compatible"
-        elif kinds - RECORDING_KINDS:
-            s["status"] = "explained"
-        elif kinds:
-            s["status"] = "artifact_compatible"
-        else:
-            s["status"] = "unexplained"
+        s.annotations = annotations_for(s, events, windows)
+        s.status = status_of(s)
     return shifts
 
 
-def chance_rates(shifts: list[dict[str, Any]], events: pl.DataFrame, spans: dict[str, tuple[dt.date, dt.date]],
+def chance_rates(shifts: list[Shift], events: pl.DataFrame, spans: dict[str, tuple[dt.date, dt.date]],
                  windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, draws: int = CHANCE_DRAWS,
                  seed: int = 0) -> list[float | None]:
     """Per shift: share of random circular shifts of its unit's event dates that would annotate it."""
     out: list[float | None] = []
     for i, s in enumerate(shifts):
         ev = _applicable(events, s)
-        if s["kind"] == "mix":
-            moved = _moved(s)
+        if s.kind == "mix":
             ev = ev.filter(pl.col("case_types").list.len().fill_null(0).eq(0)
-                           | pl.col("case_types").list.eval(pl.element().is_in(list(moved))).list.any().fill_null(False))
-        start, end = spans.get(s["unit"], (None, None))
+                           | pl.col("case_types").list.eval(pl.element().is_in(list(_moved(s)))).list.any()
+                           .fill_null(False))
+        start, end = spans.get(s.unit, (None, None))
         if ev.height == 0 or start is None:
             out.append(0.0 if start is not None else None)
             continue
@@ -154,59 +160,66 @@ def chance_rates(shifts: list[dict[str, Any]], events: pl.DataFrame, spans: dict
         em = np.array([month_index(d) - m0 for d in ev.get_column("date").to_list()])
         lead = np.array([windows[k][0] for k in ev.get_column("kind").to_list()])
         lag = np.array([windows[k][1] for k in ev.get_column("kind").to_list()])
-        lo, hi = (month_index(x) - m0 for x in s["ci"])
-        rng = np.random.default_rng([seed, i, T, 8])
-        offsets = rng.integers(0, T, draws)
+        lo, hi = (month_index(x) - m0 for x in s.ci)
+        offsets = np.random.default_rng([seed, i, T, 8]).integers(0, T, draws)
         moved_m = (em[None, :] + offsets[:, None]) % T
         hit = ((moved_m >= lo - lead[None, :]) & (moved_m <= hi + lag[None, :])).any(axis=1)
-        out.append(round(float(hit.mean()), 4))
+        out.append(float(hit.mean()))
     return out
 
 
-def unit_shifts_near(shifts: list[dict[str, Any]], margin_months: int = 3) -> None:
+def unit_shifts_near(shifts: list[Shift], margin_months: int = 3) -> None:
     """For each pooled shift, the unit-level shifts of the same kind whose date falls within
     its interval widened by `margin_months`: what a pooled change is made of, with each
     unit shift's own status and recorded events (in place, as `unit_shifts`)."""
     for p in shifts:
-        if p["unit"] != POOLED:
+        if p.unit != POOLED:
             continue
-        lo, hi = (month_index(x) for x in p["ci"])
-        p["unit_shifts"] = [
-            {"unit": s["unit"], "period": s["period"], "status": s["status"],
-             "events": [a["event_id"] for a in s.get("annotations", [])]}
-            for s in shifts
-            if s["unit"] != POOLED and s["kind"] == p["kind"]
-            and lo - margin_months <= month_index(s["period"]) <= hi + margin_months
-        ]
+        lo, hi = (month_index(x) for x in p.ci)
+        p.unit_shifts = [UnitShiftRef(s.unit, s.period, s.status, [a.event_id for a in s.annotations])
+                         for s in shifts
+                         if s.unit != POOLED and s.kind == p.kind
+                         and lo - margin_months <= month_index(s.period) <= hi + margin_months]
 
 
-def context_without_shift(shifts: list[dict[str, Any]], events: pl.DataFrame) -> list[dict[str, Any]]:
+def context_without_shift(shifts: list[Shift], events: pl.DataFrame) -> list[dict[str, Any]]:
     """Events that annotate no detected shift: a change that changed nothing is a finding too."""
-    used = {n["event_id"] for s in shifts for n in s.get("annotations", [])}
+    used = {n.event_id for s in shifts for n in s.annotations}
     rest = events.filter(~pl.col("event_id").is_in(list(used))).sort("date", "event_id")
     return [{"event_id": r["event_id"], "unit": r["unit"], "kind": r["kind"], "date": r["date"].isoformat(),
              "description": r["description"]} for r in rest.iter_rows(named=True)]
 
 
-def annotate_document(doc: dict[str, Any], context: str | Path, series: CountSeries | None = None, seed: int = 0,
-                      windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> dict[str, Any]:
-    """Fill a shifts.json document's annotations, status and chance rates; add the context sections."""
-    units = [s["unit"] for s in doc["series"] if s["unit"] != POOLED]
-    log = load_context(context, known_units=units)
+@dataclass
+class ContextResult:
+    """What annotation added to a run: the log, the window table and the events no shift used."""
+
+    path: str
+    log: ContextLog
+    windows: dict[str, tuple[int, int]]
+    without_shift: list[dict[str, Any]]
+
+    def to_json(self, shifts: list[Shift]) -> dict[str, Any]:
+        s = self.log.load.summary
+        return {
+            "sources": [{"path": self.path, "rows": s["rows"], "accepted": s["accepted"], "rejected": s["rejected"]}],
+            "windows": {k: {"lead_months": v[0], "lag_months": v[1]} for k, v in self.windows.items()},
+            "rejected": self.log.load.rejected.to_dicts(),
+            "warnings": self.log.warnings,
+            "status_counts": dict(sorted(Counter(x.status for x in shifts).items())),
+        }
+
+
+def annotate(shifts: list[Shift], statuses: list[SeriesStatus], context: str | Path, seed: int = 0,
+             windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> ContextResult:
+    """Annotate shifts (in place) with the context log's events, statuses, the pooled
+    shifts' unit shifts and chance rates; return the log and what it left unused."""
+    log = load_context(context, known_units=[s.unit for s in statuses if s.unit != POOLED])
     ev = log.events
-    attach_context(doc["shifts"], ev, windows)
-    unit_shifts_near(doc["shifts"])
-    spans = {s["unit"]: (dt.date.fromisoformat(s["first_period"]), dt.date.fromisoformat(s["last_period"]))
-             for s in doc["series"]}
-    for s, c in zip(doc["shifts"], chance_rates(doc["shifts"], ev, spans, windows, seed=seed)):
-        s["chance_rate"] = c
-    doc["context"] = {
-        "sources": [{"path": str(context), "rows": log.load.summary["rows"], "accepted": log.load.summary["accepted"],
-                     "rejected": log.load.summary["rejected"]}],
-        "windows": {k: {"lead_months": v[0], "lag_months": v[1]} for k, v in windows.items()},
-        "rejected": log.load.rejected.to_dicts(),
-        "warnings": log.warnings,
-        "status_counts": dict(sorted(Counter(s["status"] for s in doc["shifts"]).items())),
-    }
-    doc["context_without_shift"] = context_without_shift(doc["shifts"], ev)
-    return doc
+    attach_context(shifts, ev, windows)
+    unit_shifts_near(shifts)
+    spans = {s.unit: (s.first_period, s.last_period) for s in statuses}
+    for s, c in zip(shifts, chance_rates(shifts, ev, spans, windows, seed=seed)):
+        s.chance_rate, s.annotated = c, True
+    return ContextResult(path=str(context), log=log, windows=dict(windows),
+                         without_shift=context_without_shift(shifts, ev))

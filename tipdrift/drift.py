@@ -1,24 +1,29 @@
-"""The drift job: table -> series -> detect -> decompose (pooled) -> context -> shifts.json.
+"""The drift job: table -> series -> detect -> decompose (pooled) -> context.
 
-`run_drift` returns the shifts.json document (a plain dict); `write_json` writes it
+`run_drift` returns a `DriftRun`: the typed shifts and series statuses together with the
+series and the loaded table they came from, so views and reports reuse one run instead of
+reloading. `DriftRun.document()` is the shifts.json document; `write_json` writes it
 byte-identically for the same inputs and parameters (no timestamps, fixed seeds).
+`save`/`load` keep a run in a private working folder for report workers.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from tipdrift.detect import DriftDetector
 from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, load_table, read_raw
 from tipdrift.mapping import Mapping
+from tipdrift.params import DriftParams
+from tipdrift.provenance import input_record, version
 from tipdrift.schema import SPECS
-from tipdrift.series import POOLED, build_series
+from tipdrift.series import POOLED, CountSeries, build_series
+from tipdrift.shift import SeriesStatus, Shift
 
 # Default unit and date columns by table kind.
 DEFAULT_COLUMNS: dict[str, tuple[str, str]] = {
@@ -28,12 +33,91 @@ DEFAULT_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+@dataclass(frozen=True)
+class TableChoice:
+    """Which table kind, and which of its columns are the unit, the date and the category."""
+
+    kind: str
+    unit: str
+    date: str
+    category: str = "case_type"
+
+
+@dataclass
+class DriftRun:
+    """One detection run: parameters, inputs, series, statuses, shifts and context."""
+
+    params: DriftParams
+    table: TableChoice
+    as_of: dt.date | None
+    series: CountSeries
+    statuses: list[SeriesStatus]
+    shifts: list[Shift]
+    family: dict[str, int]
+    inputs: list[dict[str, Any]]
+    version: str
+    loaded: LoadResult | None = None
+    context: dict[str, Any] | None = None  # the document's "context" section
+    events: pl.DataFrame | None = None  # accepted context events
+    without_shift: list[dict[str, Any]] = field(default_factory=list)
+
+    def parameters(self) -> dict[str, Any]:
+        p, s = self.params, self.series
+        return {"kind": self.table.kind, "unit": self.table.unit, "date": self.table.date,
+                "category": self.table.category, "freq": p.freq, "penalty": p.penalty, "min_size": p.min_size,
+                "alpha": p.alpha, "n_boot": p.n_boot, "seed": p.seed, "pooled": p.pooled,
+                "as_of": self.as_of.isoformat() if self.as_of else None, "reporting_lag": p.reporting_lag,
+                "last_period_analysed": s.last_period.isoformat(),
+                "censored_from": s.censored_from.isoformat() if s.censored_from else None,
+                "categories": s.categories, "max_boot": p.max_boot, "volume": p.volume,
+                "overdispersion": p.overdispersion, "min_cases_per_period": p.min_cases_per_period}
+
+    def document(self) -> dict[str, Any]:
+        """The shifts.json document (rounded here, and only here)."""
+        doc: dict[str, Any] = {
+            "tipdrift_version": self.version, "parameters": self.parameters(), "inputs": self.inputs,
+            "tested_candidates": self.family,
+            "series": [s.to_json() for s in self.statuses], "shifts": [s.to_json() for s in self.shifts],
+        }
+        if self.context is not None:
+            doc["context"] = self.context
+            doc["context_without_shift"] = self.without_shift
+        return doc
+
+    def units(self) -> list[str]:
+        return [s.unit for s in self.statuses]
+
+    def save(self, folder: str | Path) -> Path:
+        """shifts.json, the count series and the context events in `folder` (aggregates
+        and events only: nothing person-level)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(self.document(), out / "shifts.json")
+        self.series.long.write_parquet(out / "series.parquet")
+        if self.events is not None:
+            self.events.write_parquet(out / "events.parquet")
+        return out / "shifts.json"
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "DriftRun":
+        """A run saved with `save` (its loaded table is not kept)."""
+        folder = Path(folder)
+        doc = read_document(folder / "shifts.json")
+        pr = doc["parameters"]
+        settings = {k: pr[k] for k in DriftParams.__dataclass_fields__ if k in pr}
+        long = pl.read_parquet(folder / "series.parquet")
+        series = CountSeries(long=long, categories=pr["categories"], freq=pr["freq"],
+                             first_period=long.get_column("period").min(),
+                             last_period=dt.date.fromisoformat(pr["last_period_analysed"]),
+                             censored_from=dt.date.fromisoformat(pr["censored_from"]) if pr["censored_from"] else None)
+        events = pl.read_parquet(folder / "events.parquet") if (folder / "events.parquet").is_file() else None
+        return cls(params=DriftParams.from_dict(settings),
+                   table=TableChoice(pr["kind"], pr["unit"], pr["date"], pr["category"]),
+                   as_of=dt.date.fromisoformat(pr["as_of"]) if pr["as_of"] else None, series=series,
+                   statuses=[SeriesStatus.from_json(s) for s in doc["series"]],
+                   shifts=[Shift.from_json(s) for s in doc["shifts"]], family=doc.get("tested_candidates", {}),
+                   inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
+                   without_shift=doc.get("context_without_shift", []))
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
@@ -49,84 +133,63 @@ def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
     raise InputFileError(str(path), "cannot tell the table kind: no case_id, arrest_id or prosecution_id column; pass --kind")
 
 
-def run_drift(
-    table: str | Path,
-    kind: str | None = None,
-    unit: str | None = None,
-    date: str | None = None,
-    category: str = "case_type",
-    freq: str = "month",
-    penalty: str | float = "mbic",
-    min_size: int = 6,
-    alpha: float = 0.05,
-    n_boot: int = 199,
-    seed: int = 0,
-    pooled: bool = False,
-    context: str | Path | None = None,
-    as_of: dt.date | str | None = None,
-    reporting_lag: int = 0,
-    mapping: Mapping | str | Path | None = None,
-    volume: bool = True,
-) -> tuple[dict[str, Any], LoadResult]:
-    """Run detection on one table and return (shifts.json document, load result)."""
-    if isinstance(mapping, (str, Path)):
-        mapping = Mapping.from_yaml(mapping)
-    kind = kind or infer_kind(table, mapping)
+def choose_table(path: str | Path, mapping: Mapping | None, kind: str | None, unit: str | None, date: str | None,
+                 category: str) -> TableChoice:
+    kind = kind or infer_kind(path, mapping)
     if kind not in DEFAULT_COLUMNS:
         raise ParameterError(f"drift runs on cases, arrests or prosecutions, not '{kind}'")
     d_unit, d_date = DEFAULT_COLUMNS[kind]
-    unit, date = unit or d_unit, date or d_date
-    as_of_date = dt.date.fromisoformat(str(as_of)) if as_of is not None and not isinstance(as_of, dt.date) else as_of
-    loaded = load_table(kind, table, mapping=mapping, as_of=as_of_date or dt.date.today())
+    return TableChoice(kind, unit or d_unit, date or d_date, category)
+
+
+def _decompose_pooled(run: DriftRun) -> None:
+    from tipdrift.decompose import decompose
+
+    for s in run.shifts:
+        if s.unit == POOLED:
+            s.decomposition = decompose(run.series, s, run.params)
+
+
+def attach_log(run: DriftRun, context: str | Path) -> None:
+    """Annotate the run's shifts with a context log (folder or file)."""
+    from tipdrift.context import annotate
+
+    res = annotate(run.shifts, run.statuses, context, seed=run.params.seed)
+    run.context = res.to_json(run.shifts)
+    run.events = res.log.events
+    run.without_shift = res.without_shift
+
+
+def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str | None = None,
+              unit: str | None = None, date: str | None = None, category: str = "case_type",
+              context: str | Path | None = None, as_of: dt.date | str | None = None,
+              mapping: Mapping | str | Path | None = None, **settings: Any) -> DriftRun:
+    """Load one table, build its series, detect, decompose pooled shifts, annotate.
+
+    `params` (default `DriftParams()`) with `settings` overriding its fields.
+    """
+    from tipdrift.detect import DriftDetector
+    from tipdrift.timeutil import parse_date
+
+    params = (params or DriftParams()).replace(**settings)
+    if isinstance(mapping, (str, Path)):
+        mapping = Mapping.from_yaml(mapping)
+    choice = choose_table(table, mapping, kind, unit, date, category)
+    as_of_date = parse_date(as_of, "as_of")
+    loaded = load_table(choice.kind, table, mapping=mapping, as_of=as_of_date or dt.date.today())
     df = loaded.accepted
-    if as_of_date is None:
-        as_of_date = df.get_column(date).max() if date in df.columns else None
-    series = build_series(df, unit=unit, date=date, category=category, freq=freq, as_of=as_of_date,
-                          reporting_lag=reporting_lag, pooled=pooled)
-    detector = DriftDetector(penalty=penalty, min_size=min_size, alpha=alpha, n_boot=n_boot, seed=seed, volume=volume)
-    detector.fit(series)
-
-    shifts = []
-    for s in detector.shifts_:
-        s = {k: v for k, v in s.items() if k not in ("index", "ci_index")}
-        if s["unit"] == POOLED:
-            from tipdrift.decompose import decompose_pooled_shift, decompose_pooled_volume
-
-            s["decomposition"] = (decompose_pooled_shift(series, s, min_size=min_size, n_boot=n_boot, alpha=alpha, seed=seed)
-                                  if s["kind"] == "mix" else decompose_pooled_volume(series, s, min_size=min_size))
-        shifts.append(s)
-
-    doc: dict[str, Any] = {
-        "tipdrift_version": _version(),
-        "parameters": {
-            "kind": kind, "unit": unit, "date": date, "category": category, "freq": freq, "penalty": penalty,
-            "min_size": min_size, "alpha": alpha, "n_boot": n_boot, "seed": seed, "pooled": pooled,
-            "as_of": as_of_date.isoformat() if as_of_date else None, "reporting_lag": reporting_lag,
-            "last_period_analysed": series.last_period.isoformat(),
-            "censored_from": series.censored_from.isoformat() if series.censored_from else None,
-            "categories": series.categories,
-        },
-        "inputs": [{"path": str(table), "sha256": sha256_of(table), "rows": loaded.summary["rows"],
-                    "accepted": loaded.summary["accepted"], "rejected": loaded.summary["rejected"]}],
-        "series": [
-            {"unit": r["unit"], "periods": r["periods"], "cases": r["cases"], "status": r["status"],
-             "reason": r["reason"], "first_period": r["first_period"].isoformat(),
-             "last_period": r["last_period"].isoformat(), "phi_mix": r["phi_mix"], "phi_volume": r["phi_volume"]}
-            for r in detector.series_.iter_rows(named=True)
-        ],
-        "shifts": shifts,
-    }
+    if as_of_date is None and choice.date in df.columns:
+        as_of_date = df.get_column(choice.date).max()
+    series = build_series(df, unit=choice.unit, date=choice.date, category=choice.category, freq=params.freq,
+                          as_of=as_of_date, reporting_lag=params.reporting_lag, pooled=params.pooled)
+    det = DriftDetector(params).fit(series)
+    run = DriftRun(params=params, table=choice, as_of=as_of_date, series=series, statuses=det.statuses_,
+                   shifts=det.shifts_, family=det.family_, inputs=[input_record(table, loaded.summary)],
+                   version=version(), loaded=loaded)
+    _decompose_pooled(run)
     if context is not None:
-        from tipdrift.context import annotate_document
-
-        annotate_document(doc, context, series=series, seed=seed)
-    return doc, loaded
-
-
-def _version() -> str:
-    from tipdrift import __version__
-
-    return __version__
+        attach_log(run, context)
+    return run
 
 
 def write_json(doc: dict[str, Any], path: str | Path) -> None:
@@ -134,18 +197,25 @@ def write_json(doc: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
-def shifts_table(doc: dict[str, Any]) -> pl.DataFrame:
-    """One row per shift, for printing and notebooks."""
-    rows = []
-    for s in doc["shifts"]:
-        eff = s["effect"]
-        if s["kind"] == "mix":
-            moved = ", ".join(f"{m['category']} {m['change']:+.2f}" for m in eff["moved"][:2])
-            effect = f"TVD {eff['tvd']:.2f} ({moved})"
-        else:
-            effect = f"x{eff['ratio']:.2f} cases/period" if eff.get("ratio") else ""
-        rows.append({"unit": s["unit"], "kind": s["kind"], "period": s["period"][:7],
-                     "interval": f"{s['ci'][0][:7]}..{s['ci'][1][:7]}", "p_adj": s["p_adjusted"], "effect": effect,
-                     "status": s["status"], "events": ", ".join(a["event_id"] for a in s["annotations"])})
-    return pl.DataFrame(rows, schema={"unit": pl.String, "kind": pl.String, "period": pl.String, "interval": pl.String,
-                                      "p_adj": pl.Float64, "effect": pl.String, "status": pl.String, "events": pl.String})
+def read_document(path: str | Path) -> dict[str, Any]:
+    """A shifts.json document, with one clear error for a file that is not one."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(str(p), "file not found")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(p), f"not a shifts.json document: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict) or "shifts" not in doc:
+        raise InputFileError(str(p), "not a shifts.json document (no 'shifts')")
+    return doc
+
+
+def read_shifts(path: str | Path) -> tuple[dict[str, Any], list[Shift]]:
+    """The document and its shifts as typed records."""
+    doc = read_document(path)
+    try:
+        return doc, [Shift.from_json(s) for s in doc["shifts"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(str(path), f"a shift lacks a field or has a bad value ({exc}); "
+                                        "was it written by this tipdrift version?") from None

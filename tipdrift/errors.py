@@ -24,3 +24,8 @@ class InputFileError(Exception):
 
 class ParameterError(Exception):
     """A parameter value cannot be used (bad unit, bad date range, bad preset)."""
+
+
+class ReportError(Exception):
+    """A report notebook failed for a reason other than its parameters (a bug or a data
+    problem the package did not catch). The CLI prints it and exits with status 1."""

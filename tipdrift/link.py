@@ -10,6 +10,8 @@ Statistics Program. Links, one-to-one:
   `person_id`, the nearest disposition on or after the filing within a window. A
   disposition is never linked to a filing after it; a keyed disposition dated before its
   filing is rejected (`disposition_before_filing`).
+A record whose key names a record missing from the extract is never window-linked to
+another one (it would close or open the wrong matter): it starts its own trajectory.
 Window candidates are resolved by iterated mutual best choice, which for a strict order
 (mismatches, day gap, ids) gives the same pairs as a global greedy assignment.
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tipdrift.errors import InputFileError
 from tipdrift.load import LoadResult, load_table
 from tipdrift.mapping import Mapping
 from tipdrift.timeutil import MONTH_DAYS
@@ -55,6 +58,17 @@ class LinkResult:
         (out / "summary.json").write_text(json.dumps(self.summary, indent=1) + "\n")
         return {k: str(out / f) for k, f in (("trajectories", "trajectories.parquet"), ("rejected", "rejected.csv"),
                                               ("summary", "summary.json"))}
+
+    @classmethod
+    def read(cls, folder: str | Path) -> "LinkResult":
+        """A result written with `write` (its three files, read together)."""
+        folder = Path(folder)
+        for name in ("trajectories.parquet", "rejected.csv", "summary.json"):
+            if not (folder / name).is_file():
+                raise InputFileError(str(folder / name), "not found: pass a folder written by `tipdrift link`")
+        return cls(trajectories=pl.read_parquet(folder / "trajectories.parquet"),
+                   rejected=pl.read_csv(folder / "rejected.csv", schema_overrides={"row": pl.Int64}, infer_schema=False),
+                   summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")))
 
 
 _TYPES = {
@@ -141,72 +155,109 @@ def _same_person(df: pl.DataFrame, lp: pl.Series, li: str, rp: pl.Series, ri: st
     return df.filter(pl.lit(lp).gather(pl.col(li)) == pl.lit(rp).gather(pl.col(ri)))
 
 
-def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, dispositions: pl.DataFrame,
-                      window_months: float = 24, disposition_window_months: float = 60) -> LinkResult:
-    """Link accepted records (canonical schema) into trajectories; see the module docstring.
+@dataclass
+class Indexed:
+    """The three sources as row indices with hashed persons, dates and keys."""
 
-    Internally every record is its row index; persons and ids are joined on 64-bit hashes
-    (checked against the strings), so the work is integer joins, scatters and gathers.
-    """
+    arrests: pl.DataFrame
+    prosecutions: pl.DataFrame
+    dispositions: pl.DataFrame
+    A: pl.DataFrame
+    P: pl.DataFrame
+    D: pl.DataFrame
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        return self.arrests.height, self.prosecutions.height, self.dispositions.height
+
+    def person(self, kind: str) -> pl.Series:
+        return getattr(self, kind).get_column("person_id")
+
+
+def index_sources(arrests: pl.DataFrame, prosecutions: pl.DataFrame, dispositions: pl.DataFrame) -> Indexed:
     arrests = _conform(arrests, "arrests")
     prosecutions = _conform(prosecutions, "prosecutions")
     dispositions = _conform(dispositions, "dispositions")
-    na, npr, nd = arrests.height, prosecutions.height, dispositions.height
-    a_person, p_person, d_person = (x.get_column("person_id") for x in (arrests, prosecutions, dispositions))
     A = arrests.select(_rows().alias("ai"), _hash("person_id").alias("ph"), "arrest_date",
                        _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
     P = prosecutions.select(_rows().alias("pi"), _hash("person_id").alias("ph"), "filing_date",
                             _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
-    P = P.with_columns(_index_key(prosecutions, "arrest_id", arrests, "arrest_id").alias("key_ai"))
+    P = P.with_columns(_index_key(prosecutions, "arrest_id", arrests, "arrest_id").alias("key_ai"),
+                       prosecutions.get_column("arrest_id").is_not_null().alias("has_key"))
     D = dispositions.select(_rows().alias("di"), _hash("person_id").alias("ph"), "disposition_date")
-    D = D.with_columns(_index_key(dispositions, "prosecution_id", prosecutions, "prosecution_id").alias("key_pi"))
+    D = D.with_columns(_index_key(dispositions, "prosecution_id", prosecutions, "prosecution_id").alias("key_pi"),
+                       dispositions.get_column("prosecution_id").is_not_null().alias("has_key"))
+    return Indexed(arrests, prosecutions, dispositions, A, P, D)
 
-    # arrest -> prosecution: keys (one prosecution per arrest, the earliest filing), then windows
-    key_ap = _first_per_key(P.filter(pl.col("key_ai").is_not_null()), "key_ai", ["filing_date", "pi"]).select(
+
+def _mask(n: int, at: pl.Series) -> pl.Series:
+    """Length-n boolean mask, True at the row indices `at`."""
+    return _scatter(n, at, pl.Series(np.ones(len(at), bool))).is_not_null()
+
+
+def arrest_prosecution_links(ix: Indexed, window_months: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(key links, window links) as (ai, pi) pairs: keys first (one prosecution per arrest,
+    the earliest filing), then the same person within the window, both ways."""
+    na, npr, _ = ix.sizes
+    key_ap = _first_per_key(ix.P.filter(pl.col("key_ai").is_not_null()), "key_ai", ["filing_date", "pi"]).select(
         pl.col("key_ai").alias("ai"), "pi")
-    a_keyed = _scatter(na, key_ap["ai"], pl.Series(np.ones(key_ap.height, bool))).is_not_null()
-    p_keyed = _scatter(npr, key_ap["pi"], pl.Series(np.ones(key_ap.height, bool))).is_not_null()
-    cand = (P.filter(~p_keyed)
-            .join(A.filter(~a_keyed), on="ph", how="inner", suffix="_a")
+    a_keyed, p_keyed = _mask(na, key_ap["ai"]), _mask(npr, key_ap["pi"])
+    # a prosecution whose key names an arrest missing from the extract is not guessed onto another arrest
+    cand = (ix.P.filter(~p_keyed & ~pl.col("has_key"))
+            .join(ix.A.filter(~a_keyed), on="ph", how="inner", suffix="_a")
             .with_columns((pl.col("filing_date") - pl.col("arrest_date")).dt.total_days().abs().alias("gap"))
             .filter(pl.col("gap") <= window_months * MONTH_DAYS)
             .with_columns(((pl.col("jh") != pl.col("jh_a")).cast(pl.Int8) + (pl.col("ch") != pl.col("ch_a")).cast(pl.Int8))
                           .alias("mismatch"))
             .select("ai", "pi", "mismatch", "gap"))
-    cand = _same_person(cand, a_person, "ai", p_person, "pi")
-    win_ap = _mutual_best(cand, "pi", "ai", ["mismatch", "gap"])
+    cand = _same_person(cand, ix.person("arrests"), "ai", ix.person("prosecutions"), "pi")
+    return key_ap, _mutual_best(cand, "pi", "ai", ["mismatch", "gap"]).select("ai", "pi")
 
-    # prosecution -> disposition: keys (never before the filing), then the nearest after the filing
-    keyed = D.filter(pl.col("key_pi").is_not_null()).join(P.select("pi", "filing_date"), left_on="key_pi", right_on="pi")
+
+def prosecution_disposition_links(ix: Indexed, window_months: float) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """(key links, window links, keyed dispositions dated before their filing): keys never
+    before the filing, then the nearest disposition on or after the filing within the window."""
+    _, npr, nd = ix.sizes
+    keyed = ix.D.filter(pl.col("key_pi").is_not_null()).join(ix.P.select("pi", "filing_date"), left_on="key_pi",
+                                                               right_on="pi")
     before = keyed.filter(pl.col("disposition_date") < pl.col("filing_date")).get_column("di")
     key_pd = _first_per_key(keyed.filter(pl.col("disposition_date") >= pl.col("filing_date")), "key_pi",
                             ["disposition_date", "di"]).select(pl.col("key_pi").alias("pi"), "di")
-    ones = pl.Series(np.ones(key_pd.height, bool))
-    d_taken = (_scatter(nd, key_pd["di"], ones).is_not_null()
-               | _scatter(nd, before, pl.Series(np.ones(len(before), bool))).is_not_null())
-    p_closed = _scatter(npr, key_pd["pi"], ones).is_not_null()
-    cand = (D.filter(~d_taken)
-            .join(P.filter(~p_closed).select("pi", "ph", "filing_date"), on="ph", how="inner")
+    d_taken = _mask(nd, key_pd["di"]) | _mask(nd, before)
+    p_closed = _mask(npr, key_pd["pi"])
+    # a disposition whose key names a filing missing from the extract closes that filing, not another one
+    cand = (ix.D.filter(~d_taken & ~pl.col("has_key"))
+            .join(ix.P.filter(~p_closed).select("pi", "ph", "filing_date"), on="ph", how="inner")
             .with_columns((pl.col("disposition_date") - pl.col("filing_date")).dt.total_days().alias("gap"))
-            .filter((pl.col("gap") >= 0) & (pl.col("gap") <= disposition_window_months * MONTH_DAYS))
+            .filter((pl.col("gap") >= 0) & (pl.col("gap") <= window_months * MONTH_DAYS))
             .select("pi", "di", "gap"))
-    cand = _same_person(cand, p_person, "pi", d_person, "di")
-    win_pd = _mutual_best(cand, "di", "pi", ["gap"])
-    del cand, keyed
+    cand = _same_person(cand, ix.person("prosecutions"), "pi", ix.person("dispositions"), "di")
+    return key_pd, _mutual_best(cand, "di", "pi", ["gap"]).select("pi", "di"), before
 
-    # Links as scatters over row indices.
-    ap = pl.concat([key_ap.with_columns(pl.lit(0, pl.UInt8).alias("m")), win_ap.select("ai", "pi").with_columns(pl.lit(1, pl.UInt8).alias("m"))])
-    pd_ = pl.concat([key_pd.with_columns(pl.lit(0, pl.UInt8).alias("m")), win_pd.select("pi", "di").with_columns(pl.lit(1, pl.UInt8).alias("m"))])
-    pi_of_a = _scatter(na, ap["ai"], ap["pi"])
-    plink_of_a = _scatter(na, ap["ai"], ap["m"])
-    ai_of_p = _scatter(npr, ap["pi"], ap["ai"])
-    plink_of_p = _scatter(npr, ap["pi"], ap["m"])
-    di_of_p = _scatter(npr, pd_["pi"], pd_["di"])
-    dlink_of_p = _scatter(npr, pd_["pi"], pd_["m"])
-    placed_d = _scatter(nd, pd_["di"], pd_["m"]).is_not_null() | _scatter(nd, before, pl.Series(np.zeros(len(before), np.uint8))).is_not_null()
 
-    # Rows: every arrest (input order), then prosecutions without an arrest, then
-    # dispositions without a prosecution. Stage 0/1/2.
+def _tagged(key: pl.DataFrame, win: pl.DataFrame) -> pl.DataFrame:
+    """Key links tagged 0, window links 1 (column m)."""
+    return pl.concat([key.with_columns(pl.lit(0, pl.UInt8).alias("m")), win.with_columns(pl.lit(1, pl.UInt8).alias("m"))])
+
+
+@dataclass
+class RowPlan:
+    """Which record sits in each trajectory row: every arrest (input order), then the
+    prosecutions without an arrest (`p_alone`), then the dispositions without a
+    prosecution (`d_alone`); `idx` has columns ai, pi, di, stage (0/1/2), plink, dlink."""
+
+    idx: pl.DataFrame
+    p_alone: pl.Series
+    d_alone: pl.Series
+
+
+def trajectory_index(ix: Indexed, ap: pl.DataFrame, pd_: pl.DataFrame, before: pl.Series) -> RowPlan:
+    """The row plan from the (tagged) links; see `RowPlan`."""
+    na, npr, nd = ix.sizes
+    pi_of_a, plink_of_a = _scatter(na, ap["ai"], ap["pi"]), _scatter(na, ap["ai"], ap["m"])
+    ai_of_p, plink_of_p = _scatter(npr, ap["pi"], ap["ai"]), _scatter(npr, ap["pi"], ap["m"])
+    di_of_p, dlink_of_p = _scatter(npr, pd_["pi"], pd_["di"]), _scatter(npr, pd_["pi"], pd_["m"])
+    placed_d = _mask(nd, pd_["di"]) | _mask(nd, before)
     p_alone = ai_of_p.is_null().arg_true().cast(pl.UInt32)
     d_alone = (~placed_d).arg_true().cast(pl.UInt32)
     n_p, n_d = len(p_alone), len(d_alone)
@@ -215,25 +266,31 @@ def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposi
     di = pl.concat([di_of_p.gather(pi).head(na + n_p), d_alone])
     stage = pl.Series(np.repeat(np.array([0, 1, 2], np.uint8), [na, n_p, n_d]))
     plink = pl.concat([plink_of_a, plink_of_p.gather(p_alone)]).extend_constant(None, n_d)
-    dlink = dlink_of_p.gather(pi)
-    idx = pl.DataFrame({"ai": ai, "pi": pi, "di": di, "stage": stage, "plink": plink, "dlink": dlink})
+    idx = pl.DataFrame({"ai": ai, "pi": pi, "di": di, "stage": stage, "plink": plink, "dlink": dlink_of_p.gather(pi)})
+    return RowPlan(idx, p_alone, d_alone)
 
-    # Columns: arrest rows come in input order, so their attributes are the input columns
-    # themselves; only prosecution and disposition attributes are gathered by index.
+
+def assemble(ix: Indexed, plan: RowPlan) -> pl.DataFrame:
+    """Trajectory columns from the row plan. Arrest rows come in input order, so their
+    attributes are the input columns themselves; the rest are gathered by index."""
+    arrests, prosecutions, dispositions = ix.arrests, ix.prosecutions, ix.dispositions
+    idx, p_alone, d_alone = plan.idx, plan.p_alone, plan.d_alone
+    n_rest = len(p_alone) + len(d_alone)
+    pi, di = idx.get_column("pi"), idx.get_column("di")
     case_type = pl.Enum(CASE_TYPES)
-    nulls = lambda dtype, n: pl.Series([], dtype=dtype).extend_constant(None, n)  # noqa: E731
 
     def entry(col: str, dtype: pl.DataType = pl.String) -> pl.Series:
-        d_part = dispositions.get_column(col).gather(d_alone) if col in dispositions.columns else nulls(dtype, n_d)
+        d_part = (dispositions.get_column(col).gather(d_alone) if col in dispositions.columns
+                  else pl.Series([], dtype=dtype).extend_constant(None, len(d_alone)))
         return pl.concat([arrests.get_column(col).cast(dtype), prosecutions.get_column(col).gather(p_alone).cast(dtype),
                           d_part.cast(dtype)])
 
     link_name = {0: "key", 1: "person_window"}
-    traj = pl.DataFrame({
+    return pl.DataFrame({
         "trajectory_id": pl.Series(np.arange(1, idx.height + 1, dtype=np.uint64)),
         "person_id": entry("person_id"),
-        "arrest_id": arrests.get_column("arrest_id").extend_constant(None, n_p + n_d),
-        "arrest_date": arrests.get_column("arrest_date").extend_constant(None, n_p + n_d),
+        "arrest_id": arrests.get_column("arrest_id").extend_constant(None, n_rest),
+        "arrest_date": arrests.get_column("arrest_date").extend_constant(None, n_rest),
         "prosecution_id": prosecutions.get_column("prosecution_id").gather(pi),
         "filing_date": prosecutions.get_column("filing_date").gather(pi),
         "disposition_id": dispositions.get_column("disposition_id").gather(di),
@@ -243,9 +300,7 @@ def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposi
         "jurisdiction": entry("jurisdiction"),
         "case_type": entry("case_type", case_type),
         "filing_case_type": prosecutions.get_column("case_type").cast(case_type).gather(pi),
-        "stage": stage,
-        "plink": plink,
-        "dlink": dlink,
+        "stage": idx.get_column("stage"), "plink": idx.get_column("plink"), "dlink": idx.get_column("dlink"),
     }).with_columns(
         pl.col("stage").replace_strict({0: "arrest", 1: "prosecution", 2: "disposition"}, return_dtype=STAGE).alias("entry_stage"),
         pl.col("plink").replace_strict(link_name, default="none", return_dtype=LINK).alias("prosecution_link"),
@@ -255,26 +310,51 @@ def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposi
         .when(pl.col("stage") == 1).then(pl.col("disposition_link"))
         .otherwise(pl.lit("none", LINK)).alias("link_method"),
     )
-    ph_rows = pl.concat([A.get_column("ph"), P.get_column("ph").gather(p_alone), D.get_column("ph").gather(d_alone)])
-    traj = _add_next_arrest(traj, A, ph_rows, a_person)
-    # Reconcile: every accepted record in exactly one row, every other one rejected.
-    assert traj.height == na + n_p + n_d
-    for col, n in (("ai", na), ("pi", npr), ("di", nd - len(before))):
+
+
+def check_reconciled(idx: pl.DataFrame, ix: Indexed, n_before: int) -> None:
+    """Every accepted record in exactly one row (the rest rejected); raise if not."""
+    na, npr, nd = ix.sizes
+    for col, n in (("ai", na), ("pi", npr), ("di", nd - n_before)):
         got = idx.get_column(col).drop_nulls()
-        assert got.len() == n and got.n_unique() == n, f"{col}: {got.len()} rows for {n} records"
-    traj = traj.select(TRAJECTORY_COLUMNS)
-    stages = idx.get_column("stage").value_counts()
+        if got.len() != n or got.n_unique() != n:
+            raise LinkageInvariantError(f"{col}: {got.len()} trajectory rows ({got.n_unique()} distinct) for {n} records")
+
+
+class LinkageInvariantError(RuntimeError):
+    """A bug, not a data problem: linkage lost or doubled a record."""
+
+
+def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, dispositions: pl.DataFrame,
+                      window_months: float = 24, disposition_window_months: float = 60) -> LinkResult:
+    """Link accepted records (canonical schema) into trajectories; see the module docstring.
+
+    Internally every record is its row index; persons and ids are joined on 64-bit hashes
+    (checked against the strings), so the work is integer joins, scatters and gathers.
+    """
+    ix = index_sources(arrests, prosecutions, dispositions)
+    key_ap, win_ap = arrest_prosecution_links(ix, window_months)
+    key_pd, win_pd, before = prosecution_disposition_links(ix, disposition_window_months)
+    ap, pd_ = _tagged(key_ap, win_ap), _tagged(key_pd, win_pd)
+    plan = trajectory_index(ix, ap, pd_, before)
+    check_reconciled(plan.idx, ix, len(before))
+    traj = assemble(ix, plan)
+    ph_rows = pl.concat([ix.A.get_column("ph"), ix.P.get_column("ph").gather(plan.p_alone),
+                         ix.D.get_column("ph").gather(plan.d_alone)])
+    traj = _add_next_arrest(traj, ix.A, ph_rows, ix.person("arrests")).select(TRAJECTORY_COLUMNS)
+    na, npr, nd = ix.sizes
+    stages = dict(plan.idx.get_column("stage").value_counts().iter_rows())
     summary = {
         "links": {
             "arrest_prosecution": _counts(int((ap["m"] == 0).sum()), int((ap["m"] == 1).sum()), npr),
             "prosecution_disposition": _counts(int((pd_["m"] == 0).sum()), int((pd_["m"] == 1).sum()), nd - len(before)),
         },
         "trajectories": traj.height,
-        "entry_stage": {name: int(dict(stages.iter_rows()).get(code, 0))
-                        for code, name in ((0, "arrest"), (1, "prosecution"), (2, "disposition"))},
+        "entry_stage": {name: int(stages.get(code, 0)) for code, name in ((0, "arrest"), (1, "prosecution"),
+                                                                          (2, "disposition"))},
         "window_months": window_months, "disposition_window_months": disposition_window_months,
     }
-    rejected = (dispositions.select("disposition_id", "disposition_date")[before]
+    rejected = (ix.dispositions.select("disposition_id", "disposition_date")[before]
                 .select(pl.lit("dispositions").alias("source"), pl.lit(None, pl.Int64).alias("row"),
                         pl.col("disposition_id").alias("record_id"), pl.lit("disposition_date").alias("column"),
                         pl.lit("disposition_before_filing").alias("reason"),
@@ -346,6 +426,7 @@ def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
                          "rejected": l.summary["rejected"] + extra,
                          "reasons": {**l.summary["reasons"], **({"disposition_before_filing": extra} if extra else {})},
                          "unmapped_labels": l.summary["unmapped_labels"]}
-        assert sources[kind]["accepted"] + sources[kind]["rejected"] == sources[kind]["rows"]
+        if sources[kind]["accepted"] + sources[kind]["rejected"] != sources[kind]["rows"]:
+            raise LinkageInvariantError(f"{kind}: accepted + rejected != rows read ({sources[kind]})")
     res.summary = {"sources": sources, **res.summary}
     return res

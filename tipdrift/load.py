@@ -27,14 +27,6 @@ from tipdrift.vocab import HTCDS_CASE_TYPE_ALIASES
 
 ROW = "__row"
 MIN_DATE = dt.date(1900, 1, 1)
-REJECTED_SCHEMA = {
-    "source": pl.String,
-    "row": pl.Int64,
-    "record_id": pl.String,
-    "column": pl.String,
-    "reason": pl.String,
-    "value": pl.String,
-}
 
 
 @dataclass
@@ -46,10 +38,6 @@ class LoadResult:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def empty_rejected() -> pl.DataFrame:
-    return pl.DataFrame(schema=REJECTED_SCHEMA)
 
 
 # ---------------------------------------------------------------- reading
@@ -147,6 +135,118 @@ def _blank(col: str) -> pl.Expr:
     return pl.col(col).is_null() | (pl.col(col).cast(pl.String).str.strip_chars() == "")
 
 
+class ReconciliationError(RuntimeError):
+    """A bug, not a data problem: rows read != accepted + rejected."""
+
+
+def _conform_columns(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping, source: str, kind: str) -> pl.DataFrame:
+    """Source columns renamed by the mapping; a missing required column stops with one line."""
+    raw = raw.rename({c: mapping.columns[c] for c in raw.columns if c in mapping.columns})
+    missing = [c for c in spec.required if c not in raw.columns]
+    if missing:
+        have = ", ".join(c for c in raw.columns if c != ROW)
+        raise InputFileError(source, f"missing required column for {kind} (columns found: {have}); "
+                                     "rename it in a mapping file", column=missing[0])
+    return raw.with_columns([pl.lit(None, pl.String).alias(c) for c in spec.optional if c not in raw.columns])
+
+
+def _typed(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping) -> pl.DataFrame:
+    """Typed values (__d_ dates, __v_ labels, __n_ numbers) beside the raw ones."""
+    typed: list[pl.Expr] = [_date_expr(c, raw.schema[c], mapping.date_format).alias(f"__d_{c}") for c in spec.dates]
+    for c in spec.vocab:
+        table = _label_lookup(spec, mapping, c)
+        typed.append(pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase()
+                     .replace_strict(table, default=None, return_dtype=pl.String).alias(f"__v_{c}"))
+    for c in spec.integers + spec.numbers:
+        num = pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        typed.append(pl.when(num.is_nan()).then(None).otherwise(num).alias(f"__n_{c}"))
+    return raw.with_columns(typed)
+
+
+def _row_checks(spec: TableSpec, as_of: dt.date) -> list[tuple[pl.Expr, str, str]]:
+    """(condition, reason, column) in priority order; a row gets the first that applies."""
+    checks: list[tuple[pl.Expr, str, str]] = [(_blank(c), "missing_value", c) for c in spec.not_null]
+    for c in spec.dates:
+        checks.append((~_blank(c) & pl.col(f"__d_{c}").is_null(), "bad_date", c))
+        checks.append((pl.col(f"__d_{c}") < MIN_DATE, "implausible_date", c))
+        checks.append((pl.col(f"__d_{c}") > as_of, "future_date", c))
+    for early, late in spec.date_order:
+        checks.append((pl.col(f"__d_{late}") < pl.col(f"__d_{early}"), "date_order", late))
+    for c in spec.vocab:
+        checks.append((~_blank(c) & pl.col(f"__v_{c}").is_null(), "unknown_label", c))
+    for c in spec.integers + spec.numbers:
+        n = pl.col(f"__n_{c}")
+        nan_text = pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase() == "nan"
+        bad = ~_blank(c) & ~nan_text & (n.is_null() | (n < 0))
+        if c in spec.integers:
+            bad = bad | (n.is_not_null() & (n != n.floor()))
+        checks.append((bad, "bad_number", c))
+    return checks
+
+
+def _with_reasons(df: pl.DataFrame, checks: list[tuple[pl.Expr, str, str]]) -> pl.DataFrame:
+    reason: pl.Expr = pl.lit(None, pl.String)
+    column: pl.Expr = pl.lit(None, pl.String)
+    for cond, code, col in reversed(checks):
+        reason = pl.when(cond.fill_null(False)).then(pl.lit(code)).otherwise(reason)
+        column = pl.when(cond.fill_null(False)).then(pl.lit(col)).otherwise(column)
+    return df.with_columns(reason.alias("__reason"), column.alias("__column"))
+
+
+def _flag_duplicates(df: pl.DataFrame, spec: TableSpec, extra: list[str]) -> pl.DataFrame:
+    """Duplicate ids among rows that passed: exact copies keep the first, conflicts reject all."""
+    idc = spec.id_column
+    ok = pl.col("__reason").is_null()
+    df = df.with_columns(pl.struct([pl.col(c).cast(pl.String) for c in (*spec.columns, *extra)]).hash(seed=0).alias("__hash"))
+    df = df.with_columns(pl.col("__hash").filter(ok).n_unique().over(idc).alias("__variants"),
+                         pl.col(ROW).filter(ok).min().over(idc).alias("__first_ok_row"))
+    conflict = ok & (pl.col("__variants") > 1)
+    copy = ok & (pl.col("__variants") == 1) & (pl.col(ROW) != pl.col("__first_ok_row"))
+    return df.with_columns(
+        pl.when(conflict).then(pl.lit("conflicting_duplicate_id")).when(copy).then(pl.lit("duplicate_record"))
+        .otherwise(pl.col("__reason")).alias("__reason"),
+        pl.when(conflict | copy).then(pl.lit(idc)).otherwise(pl.col("__column")).alias("__column"))
+
+
+def _rejected_rows(bad: pl.DataFrame, spec: TableSpec, source: str) -> pl.DataFrame:
+    value_expr = pl.lit(None, pl.String)
+    for c in spec.columns:
+        value_expr = pl.when(pl.col("__column") == c).then(pl.col(c).cast(pl.String)).otherwise(value_expr)
+    return bad.select(pl.lit(source).alias("source"), pl.col(ROW).alias("row"),
+                      pl.col(spec.id_column).cast(pl.String).alias("record_id"), pl.col("__column").alias("column"),
+                      pl.col("__reason").alias("reason"), value_expr.alias("value"))
+
+
+def _accepted_rows(good: pl.DataFrame, spec: TableSpec, extra: list[str]) -> pl.DataFrame:
+    out_cols: list[pl.Expr] = []
+    for c in spec.columns:
+        if c in spec.dates:
+            out_cols.append(pl.col(f"__d_{c}").alias(c))
+        elif c in spec.vocab:
+            out_cols.append(pl.col(f"__v_{c}").alias(c))
+        elif c in spec.integers:
+            out_cols.append(pl.col(f"__n_{c}").cast(pl.Int64).alias(c))
+        elif c in spec.numbers:
+            out_cols.append(pl.col(f"__n_{c}").alias(c))
+        else:
+            out_cols.append(pl.when(_blank(c)).then(None).otherwise(pl.col(c).cast(pl.String).str.strip_chars()).alias(c))
+    return good.select(out_cols + [pl.col(c).cast(pl.String) for c in extra])
+
+
+def _summary(kind: str, source: str, n_rows: int, accepted: pl.DataFrame, rejected: pl.DataFrame, bad: pl.DataFrame,
+             spec: TableSpec) -> dict[str, Any]:
+    unmapped: dict[str, dict[str, int]] = {}
+    for c in spec.vocab:
+        labels = bad.filter(pl.col("__reason") == "unknown_label", pl.col("__column") == c).get_column(c)
+        if labels.len():
+            unmapped[c] = dict(sorted(Counter(labels.cast(pl.String).str.strip_chars().to_list()).items()))
+    if accepted.height + rejected.height != n_rows:
+        raise ReconciliationError(f"{source}: {n_rows} rows read, {accepted.height} accepted + {rejected.height} rejected")
+    return {"source": source, "kind": kind, "rows": n_rows, "accepted": accepted.height, "rejected": rejected.height,
+            "reasons": dict(sorted(Counter(rejected.get_column("reason").to_list()).items())),
+            "unmapped_labels": unmapped}
+
+
 def load_table(
     kind: str,
     path: str | Path,
@@ -164,126 +264,13 @@ def load_table(
     mapping = (mapping or Mapping()).for_table(kind)
     as_of_date = dt.date.fromisoformat(str(as_of)) if as_of is not None and not isinstance(as_of, dt.date) else (as_of or dt.date.today())
     source = str(path)
-
-    raw, _ = read_raw(path)
-    renames = {c: mapping.columns[c] for c in raw.columns if c in mapping.columns}
-    raw = raw.rename(renames)
-    missing = [c for c in spec.required if c not in raw.columns]
-    if missing:
-        have = ", ".join(c for c in raw.columns if c != ROW)
-        raise InputFileError(
-            source,
-            f"missing required column for {kind} (columns found: {have}); rename it in a mapping file",
-            column=missing[0],
-        )
-    raw = raw.with_columns([pl.lit(None, pl.String).alias(c) for c in spec.optional if c not in raw.columns])
+    raw = _conform_columns(read_raw(path)[0], spec, mapping, source, kind)
     extra = [c for c in raw.columns if c not in spec.columns and c != ROW]
-    n_rows = raw.height
-
-    # Typed values next to the raw ones; checks compare the two.
-    typed: list[pl.Expr] = []
-    for c in spec.dates:
-        typed.append(_date_expr(c, raw.schema[c], mapping.date_format).alias(f"__d_{c}"))
-    lookups = {c: _label_lookup(spec, mapping, c) for c in spec.vocab}
-    for c, table in lookups.items():
-        typed.append(
-            pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase()
-            .replace_strict(table, default=None, return_dtype=pl.String).alias(f"__v_{c}")
-        )
-    for c in spec.integers + spec.numbers:
-        num = pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        typed.append(pl.when(num.is_nan()).then(None).otherwise(num).alias(f"__n_{c}"))
-    df = raw.with_columns(typed)
-
-    # Checks in priority order; a row gets the first reason that applies.
-    checks: list[tuple[pl.Expr, str, str]] = []
-    for c in spec.not_null:
-        checks.append((_blank(c), "missing_value", c))
-    for c in spec.dates:
-        checks.append((~_blank(c) & pl.col(f"__d_{c}").is_null(), "bad_date", c))
-        checks.append((pl.col(f"__d_{c}") < MIN_DATE, "implausible_date", c))
-        checks.append((pl.col(f"__d_{c}") > as_of_date, "future_date", c))
-    for early, late in spec.date_order:
-        checks.append((pl.col(f"__d_{late}") < pl.col(f"__d_{early}"), "date_order", late))
-    for c in spec.vocab:
-        checks.append((~_blank(c) & pl.col(f"__v_{c}").is_null(), "unknown_label", c))
-    for c in spec.integers + spec.numbers:
-        n = pl.col(f"__n_{c}")
-        nan_text = pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase() == "nan"
-        bad = ~_blank(c) & ~nan_text & (n.is_null() | (n < 0))
-        if c in spec.integers:
-            bad = bad | (n.is_not_null() & (n != n.floor()))
-        checks.append((bad, "bad_number", c))
-
-    reason: pl.Expr = pl.lit(None, pl.String)
-    column: pl.Expr = pl.lit(None, pl.String)
-    for cond, code, col in reversed(checks):
-        reason = pl.when(cond.fill_null(False)).then(pl.lit(code)).otherwise(reason)
-        column = pl.when(cond.fill_null(False)).then(pl.lit(col)).otherwise(column)
-    df = df.with_columns(reason.alias("__reason"), column.alias("__column"))
-
-    # Duplicate ids among rows that passed: exact copies keep the first, conflicts reject all.
-    idc = spec.id_column
-    content = [c for c in spec.columns + tuple(extra)]
-    ok = pl.col("__reason").is_null()
-    df = df.with_columns(pl.struct([pl.col(c).cast(pl.String) for c in content]).hash(seed=0).alias("__hash"))
-    df = df.with_columns(
-        pl.col("__hash").filter(ok).n_unique().over(idc).alias("__variants"),
-        pl.col(ROW).filter(ok).min().over(idc).alias("__first_ok_row"),
-    )
-    dup_conflict = ok & (pl.col("__variants") > 1)
-    dup_copy = ok & (pl.col("__variants") == 1) & (pl.col(ROW) != pl.col("__first_ok_row"))
-    df = df.with_columns(
-        pl.when(dup_conflict).then(pl.lit("conflicting_duplicate_id"))
-        .when(dup_copy).then(pl.lit("duplicate_record"))
-        .otherwise(pl.col("__reason")).alias("__reason"),
-        pl.when(dup_conflict | dup_copy).then(pl.lit(idc)).otherwise(pl.col("__column")).alias("__column"),
-    )
-
+    df = _flag_duplicates(_with_reasons(_typed(raw, spec, mapping), _row_checks(spec, as_of_date)), spec, extra)
     bad = df.filter(pl.col("__reason").is_not_null())
-    value_expr = pl.lit(None, pl.String)
-    for c in spec.columns:
-        value_expr = pl.when(pl.col("__column") == c).then(pl.col(c).cast(pl.String)).otherwise(value_expr)
-    rejected = bad.select(
-        pl.lit(source).alias("source"),
-        pl.col(ROW).alias("row"),
-        pl.col(idc).cast(pl.String).alias("record_id"),
-        pl.col("__column").alias("column"),
-        pl.col("__reason").alias("reason"),
-        value_expr.alias("value"),
-    )
-
-    good = df.filter(pl.col("__reason").is_null())
-    out_cols: list[pl.Expr] = []
-    for c in spec.columns:
-        if c in spec.dates:
-            out_cols.append(pl.col(f"__d_{c}").alias(c))
-        elif c in spec.vocab:
-            out_cols.append(pl.col(f"__v_{c}").alias(c))
-        elif c in spec.integers:
-            out_cols.append(pl.col(f"__n_{c}").cast(pl.Int64).alias(c))
-        elif c in spec.numbers:
-            out_cols.append(pl.col(f"__n_{c}").alias(c))
-        else:
-            blank_to_null = pl.when(_blank(c)).then(None).otherwise(pl.col(c).cast(pl.String).str.strip_chars())
-            out_cols.append(blank_to_null.alias(c))
-    accepted = good.select(out_cols + [pl.col(c).cast(pl.String) for c in extra])
-
-    unmapped: dict[str, dict[str, int]] = {}
-    for c in spec.vocab:
-        labels = bad.filter(pl.col("__reason") == "unknown_label", pl.col("__column") == c).get_column(c)
-        if labels.len():
-            unmapped[c] = dict(sorted(Counter(labels.cast(pl.String).str.strip_chars().to_list()).items()))
-    summary = {
-        "source": source,
-        "kind": kind,
-        "rows": n_rows,
-        "accepted": accepted.height,
-        "rejected": rejected.height,
-        "reasons": dict(sorted(Counter(rejected.get_column("reason").to_list()).items())),
-        "unmapped_labels": unmapped,
-    }
-    assert summary["accepted"] + summary["rejected"] == n_rows, "row counts must reconcile"
+    rejected = _rejected_rows(bad, spec, source)
+    accepted = _accepted_rows(df.filter(pl.col("__reason").is_null()), spec, extra)
+    summary = _summary(kind, source, raw.height, accepted, rejected, bad, spec)
     return LoadResult(kind=kind, source=source, accepted=accepted, rejected=rejected, summary=summary)
 
 

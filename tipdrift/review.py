@@ -7,7 +7,6 @@ fails `--strict`.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import polars as pl
 
 from tipdrift.errors import InputFileError
 from tipdrift.load import ROW, read_raw
+from tipdrift.shift import Shift
 
 REVIEW_COLUMNS = ("unit", "period", "reviewer", "note")
 
@@ -36,27 +36,25 @@ def load_reviews(path: str | Path) -> pl.DataFrame:
     return df.select("unit", "month", "reviewer", "note")
 
 
-def review(doc: dict[str, Any], reviews: pl.DataFrame | None = None) -> dict[str, Any]:
-    """Lines and counts for the review of one shifts.json document."""
+def review(shifts: list[Shift], reviews: pl.DataFrame | None = None,
+           context_without_shift: int = 0) -> dict[str, Any]:
+    """Lines and counts for the review of one run's shifts."""
     acks = {(r["unit"], r["month"]): r for r in (reviews.iter_rows(named=True) if reviews is not None else [])}
     items = []
-    for s in doc["shifts"]:
-        ack = acks.get((s["unit"], s["period"][:7]))
-        eff = s["effect"]
-        effect = (f"TVD {eff['tvd']:.2f}" if s["kind"] == "mix" else f"volume x{eff['ratio']:.2f}" if eff.get("ratio") else "volume")
-        if s["kind"] == "mix" and eff.get("moved"):
-            effect += " (" + ", ".join(f"{m['category']} {m['change']:+.2f}" for m in eff["moved"][:2]) + ")"
+    for s in shifts:
+        ack = acks.get((s.unit, s.period.isoformat()[:7]))
         items.append({
-            "unit": s["unit"], "kind": s["kind"], "period": s["period"][:7], "ci": [s["ci"][0][:7], s["ci"][1][:7]],
-            "effect": effect, "status": s["status"], "p_adjusted": s["p_adjusted"],
-            "events": [f"{a['event_id']} {a['kind']} {a['date']}" for a in s.get("annotations", [])],
-            "chance_rate": s.get("chance_rate"),
+            "unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
+            "ci": [s.ci[0].isoformat()[:7], s.ci[1].isoformat()[:7]],
+            "effect": s.effect_label(), "status": s.status, "p_adjusted": s.p_adjusted,
+            "events": [f"{a.event_id} {a.kind} {a.date.isoformat()}" for a in s.annotations],
+            "chance_rate": s.chance_rate,
             "acknowledged": bool(ack), "reviewer": ack["reviewer"] if ack else None,
         })
     counts = dict(sorted(Counter(i["status"] for i in items).items()))
     open_items = [i for i in items if i["status"] == "unexplained" and not i["acknowledged"]]
     return {"shifts": items, "counts": counts, "unexplained_unacknowledged": len(open_items),
-            "context_without_shift": len(doc.get("context_without_shift", []))}
+            "context_without_shift": context_without_shift}
 
 
 def format_review(result: dict[str, Any]) -> str:
@@ -72,16 +70,3 @@ def format_review(result: dict[str, Any]) -> str:
     lines.append(f"{total} shifts: {summary}; unexplained and not acknowledged: {result['unexplained_unacknowledged']}; "
                  f"context events with no shift: {result['context_without_shift']}")
     return "\n".join(lines)
-
-
-def load_shifts(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(str(p), "file not found")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(str(p), f"not a shifts.json document: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict) or "shifts" not in doc:
-        raise InputFileError(str(p), "not a shifts.json document (no 'shifts')")
-    return doc

@@ -35,6 +35,10 @@ class CountSeries:
     def units(self) -> list[str]:
         return self.long.get_column("unit").unique().sort().to_list()
 
+    def periods(self, unit: str) -> list[dt.date]:
+        """The periods of one unit's series, first to last (indices of its shifts count these)."""
+        return self.long.filter(pl.col("unit") == unit).get_column("period").unique().sort().to_list()
+
     def matrix(self, unit: str) -> tuple[list[dt.date], np.ndarray]:
         """Periods and a (T, K) count array for one unit, categories in `self.categories` order."""
         wide = (self.long.filter(pl.col("unit") == unit)

@@ -1,55 +1,34 @@
-"""What the notebooks and reports show, computed in the package so notebook cells stay thin.
-
-`drift_view` and `trajectory_view` validate their parameters first (one clear message for
-an unknown unit or a bad date range), run the package, and return small frames with
-small counts already suppressed. `table_html` and `provenance_html` render them.
+"""View models: what the notebooks, reports and CLI tables show, computed from a finished
+run (a `DriftRun`, a `LinkResult`), with small counts already suppressed. Nothing here
+runs detection or linkage, and nothing here writes HTML (`tipdrift.pages` does).
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from tipdrift.errors import ParameterError
 from tipdrift.privacy import suppress_counts, suppressed_label
+from tipdrift.shift import Shift
+
+SHIFT_COLUMNS = {"unit": pl.String, "kind": pl.String, "period": pl.String, "interval": pl.String,
+                 "p_adj": pl.Float64, "effect": pl.String, "status": pl.String, "events": pl.String}
 
 
-def table_html(df: pl.DataFrame, max_rows: int = 200) -> str:
-    """A plain HTML table (no dtype row, no index), values escaped."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    body = []
-    for row in df.head(max_rows).iter_rows():
-        body.append("<tr>" + "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row) + "</tr>")
-    more = f"<p>{df.height - max_rows} more rows not shown.</p>" if df.height > max_rows else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+def shifts_frame(shifts: list[Shift]) -> pl.DataFrame:
+    """One row per shift, for printing and notebooks."""
+    rows = [{"unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
+             "interval": f"{s.ci[0].isoformat()[:7]}..{s.ci[1].isoformat()[:7]}",
+             "p_adj": None if s.p_adjusted is None else round(s.p_adjusted, 6), "effect": s.effect_label(),
+             "status": s.status, "events": ", ".join(a.event_id for a in s.annotations)} for s in shifts]
+    return pl.DataFrame(rows, schema=SHIFT_COLUMNS)
 
 
-PATH_PARAMS = ("data_dir", "context_dir", "shifts_path", "trajectories_path")
-
-
-def provenance_html(prov: dict[str, Any]) -> str:
-    """Version, as-of date, each input's rows and sha256, and the parameters. Paths show only
-    their last part: the hashes identify the inputs, and a full path can carry a user's name."""
-    rows = [("tipdrift version", prov["tipdrift_version"]), ("as of", prov.get("as_of") or "")]
-    rows += [(f"input {Path(i['path']).name}", f"{i['rows']} rows, sha256 {i['sha256']}") for i in prov["inputs"]]
-    shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in prov["parameters"].items()}
-    rows += [("parameters", ", ".join(f"{k}={v}" for k, v in shown.items()))]
-    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f'<table class="provenance">{cells}</table>'
-
-
-def _input(path: Path) -> dict[str, Any]:
-    from tipdrift.drift import sha256_of
-
-    n = pl.scan_parquet(path).select(pl.len()).collect().item() if path.suffix == ".parquet" else \
-        pl.scan_csv(path).select(pl.len()).collect().item()
-    return {"path": str(path), "sha256": sha256_of(path), "rows": n}
-
-
-def _in_range(col: str, start: str, end: str) -> pl.Expr:
+def in_range(col: str, start: str, end: str) -> pl.Expr:
+    """Rows whose `col` lies in [start, end] (either bound may be blank)."""
     e = pl.lit(True)
     if start:
         e = e & (pl.col(col) >= dt.date.fromisoformat(start))
@@ -64,9 +43,9 @@ class DriftView:
 
     unit: str
     params: dict[str, Any]
-    doc: dict[str, Any]
-    series: Any
-    shifts: list[dict[str, Any]]
+    long: pl.DataFrame  # the run's count series, cropped to start/end
+    categories: list[str]
+    shifts: list[Shift]
     events: list[dict[str, Any]]
     provenance: dict[str, Any]
     context_without_shift: list[dict[str, Any]] = field(default_factory=list)
@@ -74,75 +53,59 @@ class DriftView:
     def shifts_table(self) -> pl.DataFrame:
         rows = []
         for s in self.shifts:
-            eff = s["effect"]
             rows.append({
-                "kind": s["kind"], "first period": s["period"][:7], "95% interval": f"{s['ci'][0][:7]} to {s['ci'][1][:7]}",
-                "p (BH-adjusted)": f"{s['p_adjusted']:.3f}",
-                "effect": (f"TVD {eff['tvd']:.2f}: " + ", ".join(f"{m['category']} {m['change']:+.2f}" for m in eff["moved"])
-                           if s["kind"] == "mix" else f"cases per period x{eff['ratio']:.2f}"),
-                "status": s["status"],
-                "recorded context": "; ".join(f"{a['event_id']} {a['kind']} {a['date']} ({a['description']})"
-                                              for a in s["annotations"]) or "none recorded",
-                "chance rate": "" if s.get("chance_rate") is None else f"{s['chance_rate']:.0%}",
+                "kind": s.kind, "first period": s.period.isoformat()[:7],
+                "95% interval": f"{s.ci[0].isoformat()[:7]} to {s.ci[1].isoformat()[:7]}",
+                "p (BH-adjusted)": f"{s.p_adjusted:.3f}",
+                "effect": s.effect_label(categories=3),
+                "status": s.status,
+                "recorded context": "; ".join(f"{a.event_id} {a.kind} {a.date.isoformat()} ({a.description})"
+                                              for a in s.annotations) or "none recorded",
+                "chance rate": "" if s.chance_rate is None else f"{s.chance_rate:.0%}",
             })
-            if "unit_shifts" in s:
+            if s.unit_shifts is not None:
                 rows[-1]["unit shifts nearby"] = "; ".join(
-                    f"{u['unit']} {u['period'][:7]} {u['status']}" + (f" ({', '.join(u['events'])})" if u["events"] else "")
-                    for u in s["unit_shifts"]) or "none"
+                    f"{u.unit} {u.period.isoformat()[:7]} {u.status}" + (f" ({', '.join(u.events)})" if u.events else "")
+                    for u in s.unit_shifts) or "none"
         return pl.DataFrame(rows) if rows else pl.DataFrame({"shifts": ["no significant shift"]})
 
     def counts_table(self) -> pl.DataFrame:
         """Cases per year and category for this unit, small cells suppressed."""
-        d = (self.series.long.filter(pl.col("unit") == self.unit)
+        d = (self.long.filter(pl.col("unit") == self.unit)
              .with_columns(pl.col("period").dt.year().alias("year"))
              .group_by("year", "category").agg(pl.col("count").sum()).sort("year", "category")
              .pivot(on="category", index="year", values="count").sort("year").fill_null(0))
-        cats = [c for c in self.series.categories if c in d.columns]  # fixed order: same inputs, same page
+        cats = [c for c in self.categories if c in d.columns]  # fixed order: same inputs, same page
         d = d.select("year", *cats)
         return suppress_counts(d.with_columns(pl.col("year").cast(pl.String)), cats, self.params["small_cell"])
 
 
-def drift_view(params: dict[str, Any]) -> DriftView:
-    """Validate, detect (or read shifts.json), and gather what the drift report shows."""
-    from tipdrift.load import load_table
-    from tipdrift.report import resolve_params, validate_drift_params
-    from tipdrift.review import load_shifts
-    from tipdrift.series import build_series
-
-    p = resolve_params("drift", params)
-    table = Path(p["data_dir"]) / p["table"]
-    if p["shifts_path"]:
-        doc = load_shifts(p["shifts_path"])
-    else:
-        from tipdrift.drift import run_drift  # detection (statsmodels, ruptures) only when no shifts.json is given
-
-        doc, _ = run_drift(table, pooled=True, context=p["context_dir"] or None, freq=p["freq"], penalty=p["penalty"],
-                           min_size=p["min_size"], alpha=p["alpha"], n_boot=p["n_boot"], seed=p["seed"],
-                           as_of=p["as_of"] or None)
-    units = [s["unit"] for s in doc["series"]]
-    validate_drift_params(p, units)
-    pr = doc["parameters"]
-    cases = load_table(pr["kind"], table, as_of=pr["as_of"]).accepted
-    series = build_series(cases, unit=pr["unit"], date=pr["date"], category=pr["category"], freq=pr["freq"],
-                          as_of=dt.date.fromisoformat(pr["as_of"]), reporting_lag=pr["reporting_lag"], pooled=True)
-    series.long = series.long.filter(_in_range("period", p["start"], p["end"]))
-    shifts = [s for s in doc["shifts"] if s["unit"] == p["unit"]]
-    ev_units = {p["unit"], "*"}
+def _unit_events(run: Any, unit: str, shifts: list[Shift], start: str, end: str) -> list[dict[str, Any]]:
+    """Context events of the unit, of `*`, and of units a pooled shift names as entering or leaving."""
+    if run.events is None:
+        return []
+    units = {unit, "*"}
     for s in shifts:
-        dec = s.get("decomposition") or {}
-        ev_units |= set(dec.get("entering_units", [])) | set(dec.get("leaving_units", []))
-    events = []
-    if p["context_dir"]:
-        from tipdrift.context import load_context
+        if s.decomposition is not None:
+            units |= set(s.decomposition.entering_units) | set(s.decomposition.leaving_units)
+    ev = run.events.filter(pl.col("unit").is_in(list(units)), in_range("date", start, end))
+    return [{**e, "date": e["date"].isoformat()}
+            for e in ev.select("event_id", "unit", "date", "kind", "description").to_dicts()]
 
-        ev = load_context(p["context_dir"]).events.filter(pl.col("unit").is_in(list(ev_units)))
-        ev = ev.filter(_in_range("date", p["start"], p["end"]))
-        events = [{**e, "date": e["date"].isoformat()} for e in ev.select("event_id", "unit", "date", "kind", "description").to_dicts()]
-    prov = {"tipdrift_version": doc["tipdrift_version"], "as_of": pr["as_of"], "inputs": doc["inputs"],
-            "parameters": {k: v for k, v in p.items() if k not in ("shifts_path",)}}
-    cws = [e for e in doc.get("context_without_shift", []) if e["unit"] in (p["unit"], "*")]
-    return DriftView(unit=p["unit"], params=p, doc=doc, series=series, shifts=shifts, events=events, provenance=prov,
-                     context_without_shift=cws)
+
+def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
+    """What the drift report shows for `params["unit"]`, from a finished `DriftRun`."""
+    units = run.units()
+    if params["unit"] not in units:
+        raise ParameterError(f"unknown unit '{params['unit']}'; units in the data: {', '.join(units)}")
+    shifts = [s for s in run.shifts if s.unit == params["unit"]]
+    long = run.series.long.filter(in_range("period", params["start"], params["end"]))
+    prov = {"tipdrift_version": run.version, "as_of": run.as_of.isoformat() if run.as_of else None,
+            "inputs": run.inputs, "parameters": {k: v for k, v in params.items() if k != "run_dir"}}
+    cws = [e for e in run.without_shift if e["unit"] in (params["unit"], "*")]
+    return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
+                     events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
+                     provenance=prov, context_without_shift=cws)
 
 
 @dataclass
@@ -196,41 +159,23 @@ class TrajectoryView:
         return suppress_counts(d, ["convicted", "rearrested"], t)
 
 
-def trajectory_view(params: dict[str, Any]) -> TrajectoryView:
-    """Validate, link, and compute attrition for the trajectory report (no person ids leave)."""
+def trajectory_view(linked: Any, params: dict[str, Any], inputs: list[dict[str, Any]]) -> TrajectoryView:
+    """Attrition and re-arrest for the trajectory report, from a finished `LinkResult`
+    (no person ids leave: the view holds aggregates only)."""
     from tipdrift.attrition import AttritionFitter, RearrestFitter
-    from tipdrift.load import find_table
-    from tipdrift.link import link_files
-    from tipdrift.report import resolve_params, validate_trajectory_params
 
-    p = resolve_params("trajectories", params)
-    data = Path(p["data_dir"])
-    paths = {k: find_table(data, k) for k in ("arrests", "prosecutions", "dispositions")}
-    as_of = p["as_of"] or None
-    if p["trajectories_path"]:  # linked once for many pages (run_all_units)
-        import json
-
-        traj = pl.read_parquet(p["trajectories_path"])
-        link_summary = json.loads((Path(p["trajectories_path"]).parent / "summary.json").read_text())
-    else:
-        res = link_files(paths["arrests"], paths["prosecutions"], paths["dispositions"],
-                         as_of=as_of or dt.date.today().isoformat())
-        traj, link_summary = res.trajectories, res.summary
+    traj = linked.trajectories
     units = sorted(traj.get_column("jurisdiction").drop_nulls().unique().to_list())
-    validate_trajectory_params(p, units)
-    if p["unit"]:
-        traj = traj.filter(pl.col("jurisdiction") == p["unit"])
-    traj = traj.filter(_in_range("arrest_date", p["start"], p["end"]) | pl.col("arrest_date").is_null())
-    as_of_date = dt.date.fromisoformat(as_of) if as_of else None
-    fit = AttritionFitter(horizon_months=p["horizon_months"], by=p["by"] or None, as_of=as_of_date).fit(traj)
-    re = RearrestFitter(horizon_months=p["horizon_months"], as_of=as_of_date).fit(traj)
-    prov = {"tipdrift_version": _version(), "as_of": fit.as_of_.isoformat(),
-            "inputs": [_input(Path(x)) for x in paths.values()], "parameters": p}
-    prov["parameters"] = {k: v for k, v in p.items() if k != "trajectories_path"}
-    return TrajectoryView(params=p, link_summary=link_summary, attrition=fit, rearrest=re, provenance=prov)
+    if params["unit"] and params["unit"] not in units:
+        raise ParameterError(f"unknown jurisdiction '{params['unit']}'; jurisdictions in the data: {', '.join(units)}")
+    if params["unit"]:
+        traj = traj.filter(pl.col("jurisdiction") == params["unit"])
+    traj = traj.filter(in_range("arrest_date", params["start"], params["end"]) | pl.col("arrest_date").is_null())
+    as_of = dt.date.fromisoformat(params["as_of"]) if params["as_of"] else None
+    fit = AttritionFitter(horizon_months=params["horizon_months"], by=params["by"] or None, as_of=as_of).fit(traj)
+    re = RearrestFitter(horizon_months=params["horizon_months"], as_of=as_of).fit(traj)
+    from tipdrift.provenance import version
 
-
-def _version() -> str:
-    from tipdrift import __version__
-
-    return __version__
+    prov = {"tipdrift_version": version(), "as_of": fit.as_of_.isoformat(), "inputs": inputs,
+            "parameters": {k: v for k, v in params.items() if k != "linked_dir"}}
+    return TrajectoryView(params=params, link_summary=linked.summary, attrition=fit, rearrest=re, provenance=prov)

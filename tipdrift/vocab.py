@@ -44,7 +44,8 @@ HTCDS_CASE_TYPE_ALIASES: dict[str, str] = {
     "Other": "other",
 }
 
-# Substantive events can cause a real change in who is seen; recording events change
-# only how cases are counted or labelled.
-SUBSTANTIVE_KINDS: frozenset[str] = frozenset({"funding", "legal", "policy", "staffing", "coverage"})
+# Recording events change only how cases are counted or labelled; every other kind
+# (funding, legal, policy, staffing, coverage, other) can change who is seen and is
+# substantive. context.status_of, the drift report's text and README read these two sets.
 RECORDING_KINDS: frozenset[str] = frozenset({"definition", "data_system"})
+SUBSTANTIVE_KINDS: frozenset[str] = frozenset(EVENT_KINDS) - RECORDING_KINDS

@@ -6,6 +6,4 @@ Importing this package registers the models with ruptures' cost factory, so
 from tipdrift.costs.multinomial import CostMultinomial, multinomial_cost, xlogx
 from tipdrift.costs.poisson import CostPoisson, poisson_cost
 
-COSTS = {"multinomial": CostMultinomial, "poisson": CostPoisson}
-
-__all__ = ["COSTS", "CostMultinomial", "CostPoisson", "multinomial_cost", "poisson_cost", "xlogx"]
+__all__ = ["CostMultinomial", "CostPoisson", "multinomial_cost", "poisson_cost", "xlogx"]

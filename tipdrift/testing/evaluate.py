@@ -6,10 +6,12 @@ F1 = 1.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Iterable
 
 import numpy as np
 
+from tipdrift.shift import Shift
 from tipdrift.timeutil import month_index
 
 
@@ -84,11 +86,11 @@ def score_units(truth_by_unit: dict[str, list[int]], found_by_unit: dict[str, li
     }
 
 
-def _month_index(iso: str, first: str) -> int:
-    return month_index(iso) - month_index(first)
+def _month_index(date: dt.date | str, first: str) -> int:
+    return month_index(date) - month_index(first)
 
 
-def evaluate_mix_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], margin: int = 3, min_tvd: float = 0.15,
+def evaluate_mix_shifts(truth: dict[str, Any], shifts: list[Shift], margin: int = 3, min_tvd: float = 0.15,
                         min_cases: float = 20.0) -> dict[str, Any]:
     """Score detected mix shifts against a synthetic world's truth.json (monthly series).
 
@@ -104,11 +106,11 @@ def evaluate_mix_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], mar
     found: dict[str, list[int]] = {}
     found_ci: dict[str, list[tuple[int, int, int]]] = {}
     for s in shifts:
-        if s["kind"] != "mix":
+        if s.kind != "mix":
             continue
-        i = _month_index(s["period"], first)
-        found.setdefault(s["unit"], []).append(i)
-        found_ci.setdefault(s["unit"], []).append((i, _month_index(s["ci"][0], first), _month_index(s["ci"][1], first)))
+        i = _month_index(s.period, first)
+        found.setdefault(s.unit, []).append(i)
+        found_ci.setdefault(s.unit, []).append((i, _month_index(s.ci[0], first), _month_index(s.ci[1], first)))
     units = [u for u in truth["case_mix"]["units"] if not u["joins"]]
     all_truth = {u["unit"]: [s["index"] for s in u["shifts"]] for u in units}
     lengths = {u["unit"]: T for u in units}
@@ -138,7 +140,7 @@ def evaluate_mix_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], mar
             "interval_coverage": covered / detected if detected else float("nan"), "detected_true_shifts": detected}
 
 
-def evaluate_context(truth: dict[str, Any], shifts: list[dict[str, Any]], margin: int = 3) -> dict[str, Any]:
+def evaluate_context(truth: dict[str, Any], shifts: list[Shift], margin: int = 3) -> dict[str, Any]:
     """How annotations of detected true mix shifts match the logged causes in truth.json.
 
     - `cause_attached`: share of detected true shifts with a logged cause whose event is
@@ -148,35 +150,35 @@ def evaluate_context(truth: dict[str, Any], shifts: list[dict[str, Any]], margin
     - `pooled_entry`: status of the pooled shift nearest the joining unit's entry.
     """
     first = truth["case_mix"]["first_period"]
-    by_unit: dict[str, list[dict[str, Any]]] = {}
+    by_unit: dict[str, list[Shift]] = {}
     for s in shifts:
-        if s["kind"] == "mix":
-            by_unit.setdefault(s["unit"], []).append(s)
+        if s.kind == "mix":
+            by_unit.setdefault(s.unit, []).append(s)
     caused = attached = uncaused = unexplained = 0
     for u in truth["case_mix"]["units"]:
         for t in u["shifts"]:
-            near = [s for s in by_unit.get(u["unit"], []) if abs(_month_index(s["period"], first) - t["index"]) <= margin]
+            near = [s for s in by_unit.get(u["unit"], []) if abs(_month_index(s.period, first) - t["index"]) <= margin]
             if not near:
                 continue
-            s = min(near, key=lambda s: abs(_month_index(s["period"], first) - t["index"]))
+            s = min(near, key=lambda s: abs(_month_index(s.period, first) - t["index"]))
             if t["event_id"]:
                 caused += 1
-                attached += t["event_id"] in {a["event_id"] for a in s["annotations"]}
+                attached += t["event_id"] in {a.event_id for a in s.annotations}
             else:
                 uncaused += 1
-                unexplained += s["status"] == "unexplained"
+                unexplained += s.status == "unexplained"
     pooled = []
     for p in truth["case_mix"].get("pooled_shifts", []):
-        near = [s for s in by_unit.get("(pooled)", []) if abs(_month_index(s["period"], first) - p["index"]) <= margin]
+        near = [s for s in by_unit.get("(pooled)", []) if abs(_month_index(s.period, first) - p["index"]) <= margin]
         pooled.append({"period": p["period"], "detected": bool(near),
-                       "status": near[0]["status"] if near else None,
-                       "event_attached": bool(near) and p["event_id"] in {a["event_id"] for a in near[0]["annotations"]}})
+                       "status": near[0].status if near else None,
+                       "event_attached": bool(near) and p["event_id"] in {a.event_id for a in near[0].annotations}})
     return {"caused_detected": caused, "cause_attached": attached / caused if caused else float("nan"),
             "uncaused_detected": uncaused,
             "uncaused_unexplained": unexplained / uncaused if uncaused else float("nan"), "pooled": pooled}
 
 
-def evaluate_volume_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], margin: int = 3) -> dict[str, Any]:
+def evaluate_volume_shifts(truth: dict[str, Any], shifts: list[Shift], margin: int = 3) -> dict[str, Any]:
     """Detected volume shifts (cases per month) against the planted ones: pooled F1 and the
     false-alarm rate on units with no planted volume change (the joining unit left out)."""
     first = truth["case_mix"]["first_period"]
@@ -185,61 +187,73 @@ def evaluate_volume_shifts(truth: dict[str, Any], shifts: list[dict[str, Any]], 
     true = {u["unit"]: ([u["volume_shift"]["index"]] if u["volume_shift"] else []) for u in units}
     found: dict[str, list[int]] = {}
     for s in shifts:
-        if s["kind"] == "volume" and s["unit"] in true:
-            found.setdefault(s["unit"], []).append(_month_index(s["period"], first))
+        if s.kind == "volume" and s.unit in true:
+            found.setdefault(s.unit, []).append(_month_index(s.period, first))
     return score_units(true, found, {u: T for u in true}, margin)
 
 
-def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> dict[str, Any]:
-    """Generate a synthetic world and score every stage against its truth.
-
-    Linkage: precision and recall of both link types. Attrition: the largest gap between
-    estimated and true 24-month shares of fully observed cohorts. Drift: F1, covering,
-    false alarms and interval coverage (`evaluate_mix_shifts`); context: `evaluate_context`.
-    """
+def evaluate_linkage(trajectories: Any, truth: dict[str, Any]) -> dict[str, Any]:
+    """Precision and recall of both link types against the planted links."""
     import polars as pl
 
-    from tipdrift.attrition import AttritionFitter
-    from tipdrift.context import attach_context
-    from tipdrift.decompose import decompose_pooled_shift
-    from tipdrift.detect import DriftDetector
-    from tipdrift.link import link_trajectories
-    from tipdrift.series import POOLED, build_series
-    from tipdrift.synth import SynthConfig, generate
-
-    tables, truth = generate(SynthConfig(seed=seed, scale=scale))
-    out: dict[str, Any] = {"seed": seed, "scale": scale, "counts": truth["counts"]}
-
-    res = link_trajectories(tables["arrests"], tables["prosecutions"], tables["dispositions"])
-    t = res.trajectories
     links = {}
     for name, (l, r) in (("arrest_prosecution", ("arrest_id", "prosecution_id")),
                          ("prosecution_disposition", ("prosecution_id", "disposition_id"))):
         true = pl.DataFrame(truth["links"][name], schema=[l, r], orient="row")
-        got = t.filter(pl.col(l).is_not_null() & pl.col(r).is_not_null()).select(l, r)
+        got = trajectories.filter(pl.col(l).is_not_null() & pl.col(r).is_not_null()).select(l, r)
         tp = got.join(true, on=[l, r], how="semi").height
         links[name] = {"true": true.height, "found": got.height, "precision": tp / max(got.height, 1),
                        "recall": tp / max(true.height, 1)}
-    out["linkage"] = links
+    return links
 
-    import datetime as dt
 
-    fit = AttritionFitter(horizon_months=24, as_of=dt.date.fromisoformat(truth["as_of"])).fit(t)
+def evaluate_attrition(trajectories: Any, truth: dict[str, Any]) -> dict[str, Any]:
+    """Largest and mean gap between estimated and true 24-month shares of fully observed cohorts."""
+    import polars as pl
+
+    from tipdrift.attrition import AttritionFitter
+
+    fit = AttritionFitter(horizon_months=24, as_of=dt.date.fromisoformat(truth["as_of"])).fit(trajectories)
     est = {r["cohort"]: r for r in fit.cohorts_.filter(pl.col("entry_stage") == "arrest").to_dicts()}
     gaps = [abs(est[x["cohort"]][k]["estimate"] - x[k]) for x in truth["attrition"]
             if x["horizon_months"] == 24 and x["fully_observed"] for k in ("prosecuted", "convicted", "dismissed", "acquitted")]
-    out["attrition"] = {"fully_observed_cohorts": len(gaps) // 4, "max_abs_error": max(gaps), "mean_abs_error": sum(gaps) / len(gaps)}
+    return {"fully_observed_cohorts": len(gaps) // 4, "max_abs_error": max(gaps), "mean_abs_error": sum(gaps) / len(gaps)}
+
+
+def evaluate_drift(tables: dict[str, Any], truth: dict[str, Any], margin: int = 3) -> dict[str, Any]:
+    """Mix and volume shifts, intervals and context annotation against the planted truth."""
+    import polars as pl
+
+    from tipdrift.context import attach_context
+    from tipdrift.decompose import decompose_pooled_shift
+    from tipdrift.detect import DriftDetector
+    from tipdrift.series import POOLED, build_series
 
     series = build_series(tables["cases"], pooled=True)
     det = DriftDetector(volume=True).fit(series)
-    out["volume"] = evaluate_volume_shifts(truth, det.shifts_, margin=margin)
-    shifts = [s for s in det.shifts_ if s["kind"] == "mix"]
+    shifts = [s for s in det.shifts_ if s.kind == "mix"]
     for s in shifts:
-        if s["unit"] == POOLED:
-            s["decomposition"] = decompose_pooled_shift(series, s)
+        if s.unit == POOLED:
+            s.decomposition = decompose_pooled_shift(series, s)
     events = tables["context"].with_columns(pl.col("date").str.to_date(), pl.col("end_date").str.to_date(),
                                             pl.col("case_types").str.split(";"))
     attach_context(shifts, events)
-    out["drift"] = evaluate_mix_shifts(truth, [s for s in shifts if s["unit"] != POOLED], margin=margin)
-    out["context"] = evaluate_context(truth, shifts, margin=margin)
+    return {"volume": evaluate_volume_shifts(truth, det.shifts_, margin=margin),
+            "drift": evaluate_mix_shifts(truth, [s for s in shifts if s.unit != POOLED], margin=margin),
+            "context": evaluate_context(truth, shifts, margin=margin), "tested_candidates": det.family_}
+
+
+def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> dict[str, Any]:
+    """Generate a synthetic world and score every stage against its truth: linkage
+    precision and recall, attrition error of fully observed cohorts, drift (F1, covering,
+    false alarms, interval coverage) and context annotation."""
+    from tipdrift.link import link_trajectories
+    from tipdrift.testing.synth import SynthConfig, generate
+
+    tables, truth = generate(SynthConfig(seed=seed, scale=scale))
+    out: dict[str, Any] = {"seed": seed, "scale": scale, "counts": truth["counts"]}
+    traj = link_trajectories(tables["arrests"], tables["prosecutions"], tables["dispositions"]).trajectories
+    out["linkage"] = evaluate_linkage(traj, truth)
+    out["attrition"] = evaluate_attrition(traj, truth)
+    out.update(evaluate_drift(tables, truth, margin))
     return out

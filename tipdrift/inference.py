@@ -1,0 +1,102 @@
+"""Significance after selection, location intervals and the false-discovery control
+(methods.md sections 4, 5 and 14).
+
+- `segment_test`: the likelihood-ratio scan statistic on a segment against a parametric
+  bootstrap under "no change" (pooled shares or rate, observed period totals, the same
+  overdispersion phi); p = (1 + #{Lambda* >= Lambda}) / (R + 1).
+- `refine_p`: a p-value at the floor 1/(R+1) says only "below the floor"; more replicates.
+- `location_interval`: 2.5% and 97.5% quantiles of the change date refitted on replicates
+  of the fitted two-segment model.
+- `bh_adjust`: Benjamini-Hochberg over a family of m tests of which only some are still
+  candidates (the others were eliminated: their p counts as 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tipdrift.models import CountModel
+
+
+@dataclass(frozen=True)
+class SegmentTest:
+    """The scan test of one segment: statistic, argmax date (absolute index), replicates
+    drawn and how many of them reached the statistic."""
+
+    statistic: float
+    tau: int
+    replicates: int
+    hits: int
+
+    @property
+    def p_value(self) -> float:
+        return (1 + self.hits) / (self.replicates + 1)
+
+    @property
+    def at_floor(self) -> bool:
+        """No replicate reached the statistic: p is the smallest value R replicates can give."""
+        return self.hits == 0
+
+
+def exceedances(model: CountModel, seg: np.ndarray, lam: float, phi: float, min_size: int, reps: int,
+                rng: np.random.Generator, chunk: int = 1000) -> int:
+    """How many of `reps` no-change replicates reach the statistic `lam` (drawn in chunks)."""
+    count = 0
+    for start in range(0, reps, chunk):
+        sims = model.simulate(seg, model.null_shares(seg), phi, min(chunk, reps - start), rng)
+        lam_star, _ = model.scan(sims, min_size, phi)
+        count += int((lam_star >= lam - 1e-9).sum())
+    return count
+
+
+def segment_test(model: CountModel, seg: np.ndarray, phi: float, min_size: int, n_boot: int,
+                 rng: np.random.Generator, offset: int = 0) -> SegmentTest:
+    """Scan statistic and bootstrap exceedances for one change in `seg`; `tau` is the argmax
+    date plus `offset` (the segment's start in the series)."""
+    lam, tau = model.scan(seg[None], min_size, phi)
+    hits = exceedances(model, seg, float(lam[0]), phi, min_size, n_boot, rng)
+    return SegmentTest(statistic=float(lam[0]), tau=int(tau[0]) + offset, replicates=n_boot, hits=hits)
+
+
+def refine_p(model: CountModel, seg: np.ndarray, test: SegmentTest, phi: float, min_size: int, max_boot: int,
+             rng: np.random.Generator) -> SegmentTest:
+    """Draw replicates up to `max_boot` in all and recount (the first R reached nothing)."""
+    extra = max_boot - test.replicates
+    hits = test.hits + exceedances(model, seg, test.statistic, phi, min_size, extra, rng)
+    return SegmentTest(statistic=test.statistic, tau=test.tau, replicates=max_boot, hits=hits)
+
+
+def location_interval(model: CountModel, seg: np.ndarray, tau: int, phi: float, min_size: int, n_boot: int,
+                      rng: np.random.Generator) -> tuple[int, int]:
+    """95% interval (indices within `seg`) for the change date `tau` (index within `seg`)
+    from refits on replicates of the fitted two-segment model."""
+    before, after = seg[:tau], seg[tau:]
+    if model.kind == "mix":
+        shares = np.vstack([np.repeat(before.sum(0)[None] / before.sum(), tau, 0),
+                            np.repeat(after.sum(0)[None] / after.sum(), len(seg) - tau, 0)])
+    else:
+        shares = np.concatenate([np.full(tau, before.mean()), np.full(len(seg) - tau, after.mean())])
+    sims = model.simulate(seg, shares, phi, n_boot, rng)
+    _, tau_star = model.scan(sims, min_size, phi)
+    lo = int(np.quantile(tau_star, 0.025, method="lower"))
+    hi = int(np.quantile(tau_star, 0.975, method="higher"))
+    return lo, hi
+
+
+def bh_adjust(p: np.ndarray, m: int | None = None) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values of `p` within a family of `m` >= len(p) tests
+    (the m - len(p) others eliminated, as if their p were 1)."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    m = n if m is None else m
+    if m < n:
+        raise ValueError(f"family size {m} is smaller than the {n} p-values given")
+    if n == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, n + 1)
+    adj = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    out = np.empty(n)
+    out[order] = adj
+    return out

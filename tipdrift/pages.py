@@ -1,0 +1,69 @@
+"""HTML for reports: plain tables, the provenance block, the page shell with inline CSS
+(offline: no CDN, no external stylesheet) and the index of a report folder."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #dee2e6;padding:.25em .6em;text-align:left}
+th{background:#f1f3f5}.tipdrift-chart{margin:1em 0;overflow-x:auto}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em}
+.provenance{font-size:.85em;color:#495057}footer{margin-top:3em;font-size:.8em;color:#868e96}
+.jp-OutputPrompt,.jp-InputPrompt,.anchor-link{display:none}pre{white-space:pre-wrap}
+"""
+PATH_PARAMS = ("data_dir", "context_dir", "run_dir", "linked_dir")
+
+
+def table_html(df: pl.DataFrame, max_rows: int = 200) -> str:
+    """A plain HTML table (no dtype row, no index), values escaped."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    body = []
+    for row in df.head(max_rows).iter_rows():
+        body.append("<tr>" + "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row) + "</tr>")
+    more = f"<p>{df.height - max_rows} more rows not shown.</p>" if df.height > max_rows else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def provenance_html(prov: dict[str, Any]) -> str:
+    """Version, as-of date, each input's rows and sha256, and the parameters. Paths show only
+    their last part: the hashes identify the inputs, and a full path can carry a user's name."""
+    rows = [("tipdrift version", prov["tipdrift_version"]), ("as of", prov.get("as_of") or "")]
+    rows += [(f"input {Path(i['path']).name}", f"{i['rows']} rows, sha256 {i['sha256']}") for i in prov["inputs"]]
+    shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in prov["parameters"].items()}
+    rows += [("parameters", ", ".join(f"{k}={v}" for k, v in shown.items()))]
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f'<table class="provenance">{cells}</table>'
+
+
+def page(title: str, body: str) -> str:
+    """One self-contained page around a rendered notebook body."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{body}<footer>Generated {stamp} by tipdrift. "
+            f"Synthetic or aggregated figures only; counts below the small-cell threshold are shown as &lt;n.</footer>"
+            f"</body></html>")
+
+
+def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict[str, dict[str, Any]],
+               params: dict[str, Any]) -> str:
+    """The index of a report folder: one row per unit, linking its page."""
+    rows = []
+    for u in units:
+        s = summary.get(u, {})
+        statuses = ", ".join(f"{k} {v}" for k, v in s.get("statuses", {}).items()) or ("none" if kind == "drift" else "")
+        cells = f"<td>{s['shifts']}</td><td>{html.escape(statuses)}</td>" if kind == "drift" else ""
+        rows.append(f"<tr><td><a href=\"{html.escape(Path(pages[u]).name)}\">{html.escape(u)}</a></td>{cells}</tr>")
+    head = "<th>unit</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
+    shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in params.items()
+             if k not in ("unit", "run_dir", "linked_dir")}
+    import json
+
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tipdrift {kind} reports</title>"
+            f"<style>{CSS}</style></head><body><h1>tipdrift {kind} reports</h1>"
+            f"<p class=\"provenance\">Parameters: {html.escape(json.dumps(shown))}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>")
