@@ -101,3 +101,19 @@ def test_pooled_shift_lists_the_unit_shifts_it_is_made_of() -> None:
     assert [u.to_json() for u in pooled.unit_shifts] == [
         {"unit": "ORG1", "period": "2020-06-01", "status": "explained", "events": ["E9"]}]
     assert near.unit_shifts is None
+
+
+def test_yearly_shift_counts_its_whole_year(tmp_path: Path) -> None:
+    """A yearly shift dated 2014 (1 January) takes an event from later in 2014 and a
+    funding change from 2013, with windows in whole years. Catches month windows applied
+    to a period dated 1 January (the 2014-09 event would never attach)."""
+    d = dt.date
+    s = _shift(period="2014-01-01", ci=("2014-01-01", "2014-01-01"))
+    ev = _events([["D1", "ORG1", "2014-09-10", "definition", "new definition", "log", "", ""],
+                  ["F1", "ORG1", "2013-03-01", "funding", "grant", "log", "", ""],
+                  ["F2", "ORG1", "2011-03-01", "funding", "old grant", "log", "", ""]], tmp_path)
+    got = attach_context([s], ev, freq="year")[0]
+    assert {a.event_id for a in got.annotations} == {"D1", "F1"}
+    monthly = attach_context([_shift(period="2014-01-01", ci=("2014-01-01", "2014-01-01"))], ev)[0]
+    assert "D1" not in {a.event_id for a in monthly.annotations}  # the same dates read as one month
+    assert d(2014, 9, 10) > s.ci[1]

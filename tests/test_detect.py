@@ -7,7 +7,7 @@ import ruptures as rpt
 
 from tipdrift.costs import CostMultinomial
 from tipdrift.detect import DriftDetector, fit_series
-from tipdrift.models import MixModel
+from tipdrift.models import MixModel, Noise
 from tipdrift.search import pelt_search, penalty_for
 from tipdrift.errors import ParameterError
 
@@ -92,7 +92,7 @@ def test_bootstrap_pvalue_is_uniformish_under_null() -> None:
     ps = []
     for rep in range(120):
         y = _series(rng, 60, [np.array([0.4, 0.3, 0.2, 0.1])], [], n=20).astype(float)
-        ps.append(segment_test(MixModel(y), y, 1.0, 6, 99, np.random.default_rng(rep)).p_value)
+        ps.append(segment_test(MixModel(y), y, Noise(), 6, 99, np.random.default_rng(rep)).p_value)
     assert 0.01 <= np.mean(np.array(ps) <= 0.05) <= 0.12
     assert 0.35 <= np.mean(ps) <= 0.65
 
@@ -110,8 +110,8 @@ def test_location_interval_covers_the_true_date_without_the_clamp() -> None:
         y = _series(rng, 80, [np.array([0.5, 0.3, 0.2]), np.array([0.35, 0.35, 0.3])], [tau], n=30).astype(float)
         model = MixModel(y)
         _, tau_hat = model.scan(y[None], 6, 1.0)
-        lo, hi = location_interval(model, y, int(tau_hat[0]), 1.0, 6, 199, np.random.default_rng(rep))
-        covered += lo <= tau <= hi
+        loc = location_interval(model, y, int(tau_hat[0]), Noise(), 6, 199, np.random.default_rng(rep))
+        covered += loc.lo <= tau <= loc.hi
         reps += 1
     assert 0.85 <= covered / reps <= 1.0
 

@@ -24,7 +24,7 @@ def test_months_without_cases_are_zero_rows_and_units_start_at_first_case() -> N
     assert periods == [dt.date(2020, m, 1) for m in (1, 2, 3, 4)]
     assert y.tolist() == [[1, 0], [0, 0], [0, 0], [0, 1]]
     periods, y = s.matrix("B")
-    assert periods == [dt.date(2020, 3, 1), dt.date(2020, 4, 1)]
+    assert periods == [dt.date(2020, 3, 1)]  # B's records end in March: April is not observed for B
     assert y.sum() == 2
     # total counts reconcile with the records
     assert s.long["count"].sum() == df.height
@@ -54,3 +54,25 @@ def test_bad_parameters_are_clear() -> None:
         build_series(df, unit="site")
     with pytest.raises(ParameterError, match="unknown unit 'Z'"):
         build_series(df).matrix("Z")
+
+
+def test_a_unit_series_runs_from_its_first_to_its_last_record() -> None:
+    """A unit that stopped reporting in 2017 has no periods after 2017 (not months of
+    observed zeros); an empty month inside its span is a zero. Catches padding every unit
+    to the last period analysed, which reads leaving the data as a collapse in cases."""
+    import datetime as dt
+
+    import polars as pl
+
+    from tipdrift.series import build_series
+
+    df = pl.DataFrame({"org_id": ["A", "A", "A", "B", "B"],
+                       "opened_date": [dt.date(2015, 1, 5), dt.date(2015, 3, 5), dt.date(2017, 6, 1),
+                                       dt.date(2015, 1, 1), dt.date(2020, 12, 1)],
+                       "case_type": ["other"] * 5})
+    s = build_series(df, pooled=True)
+    a = s.periods("A")
+    assert a[0] == dt.date(2015, 1, 1) and a[-1] == dt.date(2017, 6, 1)
+    wide = s.long.filter(pl.col("unit") == "A", pl.col("period") == dt.date(2015, 2, 1))
+    assert wide.get_column("count").sum() == 0 and wide.height == len(s.categories)
+    assert s.periods("(pooled)")[-1] == dt.date(2020, 12, 1)

@@ -69,11 +69,12 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
     _print_load_summary(run.loaded.summary)
     _report_unmapped(run.loaded.summary)
     write_json(run.document(), out)
-    sparse = [s.unit for s in run.statuses if s.status != "analysed"]
+    skipped = "; ".join(f"{st} {len(us)}: {', '.join(us[:10])}{' ...' if len(us) > 10 else ''}"
+                        for st in ("too_short", "too_sparse")
+                        if (us := [s.unit for s in run.statuses if s.status == st]))
     tested = ", ".join(f"{k} {v}" for k, v in run.family.items())
-    print(f"{len(run.statuses)} series ({len(sparse)} too sparse{': ' + ', '.join(sparse) if sparse else ''}); "
-          f"{len(run.shifts)} significant shifts (BH-adjusted p <= {params.alpha} over {tested} tested candidates) "
-          f"-> {out}")
+    print(f"{len(run.statuses)} series ({skipped or 'all analysed'}); {len(run.shifts)} significant shifts "
+          f"(BH-adjusted p <= {params.alpha} over {tested} tested candidates) -> {out}")
     for w in (run.context or {}).get("warnings", []):
         print(w, file=sys.stderr)
     with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):

@@ -2,8 +2,11 @@
 
 Each event kind has a window fixed before detection: an event qualifies for a shift when
     ci_low - lead <= event date <= ci_high + lag
-in periods (months), the bounds read as whole months, so the window sits around the
-shift's location interval, not only its point estimate. Events for unit `*` apply to
+in months, the bounds read as whole months, so the window sits around the shift's
+location interval (for a gradual shift, its whole transition), not only its point
+estimate. For quarterly and yearly series a period counts as the whole span it covers
+(a yearly interval 2014..2014 runs January to December) and lead and lag are rounded up
+to whole periods. Events for unit `*` apply to
 every unit; an event's `case_types`, when given, must intersect the categories that
 moved. A pooled shift also takes the events of the units the decomposition names as
 entering or leaving.
@@ -29,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from tipdrift.load import ROW, LoadResult, load_tables, read_raw
+from tipdrift.params import MONTHS_PER_PERIOD
 from tipdrift.series import POOLED
 from tipdrift.shift import Annotation, SeriesStatus, Shift, UnitShiftRef
 from tipdrift.timeutil import month_index
@@ -100,19 +104,31 @@ def _moved(shift: Shift) -> set[str]:
 
 
 def qualifies(event_month: int, kind: str, lo_month: int, hi_month: int,
-              windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> bool:
-    lead, lag = windows[kind]
+              windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, freq: str = "month") -> bool:
+    lead, lag = period_window(windows[kind], freq)
     return lo_month - lead <= event_month <= hi_month + lag
 
 
+def period_window(window: tuple[int, int], freq: str) -> tuple[int, int]:
+    """A (lead, lag) window in months rounded up to whole periods of `freq` (a yearly
+    shift's funding window is one year before, a definition change's one year too)."""
+    ppm = MONTHS_PER_PERIOD[freq]
+    return tuple(-(-m // ppm) * ppm for m in window)  # type: ignore[return-value]
+
+
+def span_months(shift: Shift, freq: str) -> tuple[int, int]:
+    """First and last month the shift's interval covers: a period counts as its whole span."""
+    return month_index(shift.ci[0]), month_index(shift.ci[1]) + MONTHS_PER_PERIOD[freq] - 1
+
+
 def annotations_for(shift: Shift, events: pl.DataFrame,
-                    windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[Annotation]:
+                    windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, freq: str = "month") -> list[Annotation]:
     """The events that qualify for one shift, nearest first."""
-    lo, hi = (month_index(x) for x in shift.ci)
+    lo, hi = span_months(shift, freq)
     moved = _moved(shift)
     notes = []
     for e in _applicable(events, shift).iter_rows(named=True):
-        if not qualifies(month_index(e["date"]), e["kind"], lo, hi, windows):
+        if not qualifies(month_index(e["date"]), e["kind"], lo, hi, windows, freq):
             continue
         if shift.kind == "mix" and e["case_types"] and not (set(e["case_types"]) & moved):
             continue
@@ -133,17 +149,17 @@ def status_of(shift: Shift) -> str:
 
 
 def attach_context(shifts: list[Shift], events: pl.DataFrame,
-                   windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> list[Shift]:
+                   windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, freq: str = "month") -> list[Shift]:
     """Fill `annotations` and `status` of each shift (in place) and return the shifts."""
     for s in shifts:
-        s.annotations = annotations_for(s, events, windows)
+        s.annotations = annotations_for(s, events, windows, freq)
         s.status = status_of(s)
     return shifts
 
 
 def chance_rates(shifts: list[Shift], events: pl.DataFrame, spans: dict[str, tuple[dt.date, dt.date]],
                  windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, draws: int = CHANCE_DRAWS,
-                 seed: int = 0) -> list[float | None]:
+                 seed: int = 0, freq: str = "month") -> list[float | None]:
     """Per shift: share of random circular shifts of its unit's event dates that would annotate it."""
     out: list[float | None] = []
     for i, s in enumerate(shifts):
@@ -156,11 +172,11 @@ def chance_rates(shifts: list[Shift], events: pl.DataFrame, spans: dict[str, tup
         if ev.height == 0 or start is None:
             out.append(0.0 if start is not None else None)
             continue
-        m0, T = month_index(start), month_index(end) - month_index(start) + 1
+        m0, T = month_index(start), month_index(end) + MONTHS_PER_PERIOD[freq] - month_index(start)
         em = np.array([month_index(d) - m0 for d in ev.get_column("date").to_list()])
-        lead = np.array([windows[k][0] for k in ev.get_column("kind").to_list()])
-        lag = np.array([windows[k][1] for k in ev.get_column("kind").to_list()])
-        lo, hi = (month_index(x) - m0 for x in s.ci)
+        lead = np.array([period_window(windows[k], freq)[0] for k in ev.get_column("kind").to_list()])
+        lag = np.array([period_window(windows[k], freq)[1] for k in ev.get_column("kind").to_list()])
+        lo, hi = (x - m0 for x in span_months(s, freq))
         offsets = np.random.default_rng([seed, i, T, 8]).integers(0, T, draws)
         moved_m = (em[None, :] + offsets[:, None]) % T
         hit = ((moved_m >= lo - lead[None, :]) & (moved_m <= hi + lag[None, :])).any(axis=1)
@@ -211,15 +227,15 @@ class ContextResult:
 
 
 def annotate(shifts: list[Shift], statuses: list[SeriesStatus], context: str | Path, seed: int = 0,
-             windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS) -> ContextResult:
+             windows: dict[str, tuple[int, int]] = DEFAULT_WINDOWS, freq: str = "month") -> ContextResult:
     """Annotate shifts (in place) with the context log's events, statuses, the pooled
     shifts' unit shifts and chance rates; return the log and what it left unused."""
     log = load_context(context, known_units=[s.unit for s in statuses if s.unit != POOLED])
     ev = log.events
-    attach_context(shifts, ev, windows)
-    unit_shifts_near(shifts)
+    attach_context(shifts, ev, windows, freq)
+    unit_shifts_near(shifts, margin_months=max(3, MONTHS_PER_PERIOD[freq]))
     spans = {s.unit: (s.first_period, s.last_period) for s in statuses}
-    for s, c in zip(shifts, chance_rates(shifts, ev, spans, windows, seed=seed)):
+    for s, c in zip(shifts, chance_rates(shifts, ev, spans, windows, seed=seed, freq=freq)):
         s.chance_rate, s.annotated = c, True
     return ContextResult(path=str(context), log=log, windows=dict(windows),
                          without_shift=context_without_shift(shifts, ev))

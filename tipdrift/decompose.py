@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from tipdrift.inference import segment_test
-from tipdrift.models import MixModel
+from tipdrift.models import MixModel, Noise
 from tipdrift.series import POOLED, CountSeries
 from tipdrift.shift import Decomposition, Shift
 
@@ -107,7 +107,8 @@ def balanced_panel_test(series: CountSeries, shift: Shift, win: Windows, later_u
     i = dates.index(shift.period) if shift.period in dates else len(y) // 2
     before, after = model.yk[:i].sum(0), model.yk[i:].sum(0)
     tvd = 0.5 * float(np.abs(after / max(after.sum(), 1) - before / max(before.sum(), 1)).sum())
-    test = segment_test(model, model.yk, float(shift.phi), min_size, n_boot, np.random.default_rng([seed, len(panel), i]))
+    test = segment_test(model, model.yk, Noise(phi=float(shift.phi)), min_size, n_boot,
+                        np.random.default_rng([seed, len(panel), i]))
     return {"units": len(panel), "p_value": round(test.p_value, 6), "tvd": round(tvd, 4)}
 
 
@@ -166,6 +167,6 @@ def decompose_pooled_volume(series: CountSeries, shift: Shift, min_size: int = 6
 def decompose(series: CountSeries, shift: Shift, params: Any) -> Decomposition:
     """The decomposition of a pooled shift of either kind (params: a DriftParams)."""
     if shift.kind == "mix":
-        return decompose_pooled_shift(series, shift, min_size=params.min_size, n_boot=params.n_boot,
+        return decompose_pooled_shift(series, shift, min_size=params.segment, n_boot=params.n_boot,
                                       alpha=params.alpha, seed=params.seed)
-    return decompose_pooled_volume(series, shift, min_size=params.min_size)
+    return decompose_pooled_volume(series, shift, min_size=params.segment)

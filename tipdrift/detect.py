@@ -32,14 +32,15 @@ import numpy as np
 import polars as pl
 
 from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test
-from tipdrift.models import CountModel, model_for
+from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
 from tipdrift.params import DriftParams
 from tipdrift.search import pelt_search, penalty_for
 from tipdrift.series import CountSeries
+from tipdrift.shape import Shape, classify
 from tipdrift.shift import Effect, Moved, SeriesStatus, Shift
 
 KINDS: tuple[str, ...] = ("mix", "volume")
-_PURPOSE = {"test": 1, "interval": 2, "refine": 3}
+_PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4}
 
 
 def _stable_key(text: str) -> int:
@@ -48,13 +49,18 @@ def _stable_key(text: str) -> int:
 
 @dataclass(frozen=True)
 class Located:
-    """A kept change point of one series, by index: the test, interval and adjusted p."""
+    """A kept change point of one series, by index: the test, intervals and adjusted p."""
 
     index: int
     segment: tuple[int, int]
     ci_index: tuple[int, int]
     test: SegmentTest
     p_adjusted: float
+    effect_ci: tuple[float, float]  # TVD (mix) or ratio (volume), 95%
+    constrained: bool  # the date sits at the minimum-segment boundary of its segment
+    stability: float | None = None
+    shape: str = "step"
+    transition: tuple[int, int] | None = None  # first and last period of a gradual change
 
     @property
     def p_value(self) -> float:
@@ -67,12 +73,13 @@ class Located:
 
 @dataclass
 class SeriesWork:
-    """One series under elimination: its model, phi, candidates and cached segment tests."""
+    """One series under elimination: its model, noise, candidates and cached segment tests."""
 
     key: str
     model: CountModel
-    phi: float
+    noise: Noise
     penalty: float
+    length_penalty: float
     candidates: list[int]
     params: DriftParams
     cps: list[int] = field(default_factory=list)
@@ -85,6 +92,10 @@ class SeriesWork:
     def T(self) -> int:
         return len(self.model.yk)
 
+    @property
+    def phi(self) -> float:
+        return self.noise.phi
+
     def rng(self, s: int, e: int, purpose: str) -> np.random.Generator:
         kind = 0 if self.model.kind == "mix" else 1
         return np.random.default_rng(np.random.SeedSequence(
@@ -94,62 +105,125 @@ class SeriesWork:
         bounds = [0] + self.cps + [self.T]
         return bounds[j], bounds[j + 2]
 
+    def segment_noise(self, s: int, e: int) -> Noise:
+        """Noise for the test of [s, e): phi over the whole segment (the null the test
+        takes: no change inside), and the serial dependence of the residuals of its best
+        single split (so a real change does not pose as dependence, while a slow wander,
+        which no single split removes, still shows; methods.md 11)."""
+        seg = self.model.yk[s:e]
+        sub = model_for(self.model.kind, seg if self.model.kind == "mix" else seg[:, 0])
+        _, tau = sub.scan(sub.yk[None], self.params.segment, self.noise.phi)
+        null = estimate_noise(sub, [e - s], self.params)
+        split = estimate_noise(sub, [int(tau[0]), e - s], self.params)
+        return Noise(phi=null.phi, rho=split.rho)
+
     def test(self, j: int) -> SegmentTest:
         s, e = self.segment(j)
         if (s, e) not in self.tests:
             p = self.params
-            self.tests[(s, e)] = segment_test(self.model, self.model.yk[s:e], self.phi, p.min_size, p.n_boot,
-                                              self.rng(s, e, "test"), offset=s)
+            self.tests[(s, e)] = segment_test(self.model, self.model.yk[s:e], self.segment_noise(s, e), p.segment,
+                                              p.n_boot, self.rng(s, e, "test"), offset=s)
         return self.tests[(s, e)]
 
     def refine(self, j: int) -> None:
         s, e = self.segment(j)
         p = self.params
-        self.tests[(s, e)] = refine_p(self.model, self.model.yk[s:e], self.tests[(s, e)], self.phi, p.min_size,
-                                      p.max_boot, self.rng(s, e, "refine"))
+        self.tests[(s, e)] = refine_p(self.model, self.model.yk[s:e], self.tests[(s, e)], self.segment_noise(s, e),
+                                      p.segment, p.max_boot, self.rng(s, e, "refine"))
 
-    def locate(self, j: int, p_adjusted: float) -> Located:
+    def fitted_noise(self) -> Noise:
+        """Noise within the segments of the kept change points: the model the intervals
+        simulate (the tests simulate the null's noise, estimated without those changes)."""
+        return estimate_noise(self.model, self.cps + [self.T], self.params)
+
+    def locate(self, j: int, p_adjusted: float, noise: Noise) -> Located:
         s, e = self.segment(j)
         t = self.test(j)
-        p = self.params
-        lo, hi = location_interval(self.model, self.model.yk[s:e], t.tau - s, self.phi, p.min_size, p.n_boot,
-                                   self.rng(s, e, "interval"))
-        # the point estimate is a refit on the data itself: the interval holds it
-        return Located(index=t.tau, segment=(s, e), ci_index=(min(lo + s, t.tau), max(hi + s, t.tau)), test=t,
-                       p_adjusted=p_adjusted)
+        m = self.params.segment
+        loc = location_interval(self.model, self.model.yk[s:e], t.tau - s, noise, m, self.params.n_boot,
+                                self.rng(s, e, "interval"))
+        shape = Shape("step", t.tau - s, t.tau - s)
+        if self.model.kind == "mix":
+            shape = classify(self.model.yk[s:e], t.tau - s, noise, m, self.rng(s, e, "shape"))
+        t1, t2 = shape.start + s, shape.end + s
+        index = t.tau if shape.kind == "step" else (t1 + t2 + 1) // 2
+        # the point estimate is a refit on the data itself, and a gradual change's whole
+        # transition is part of the change: the interval holds both
+        return Located(index=index, segment=(s, e), ci_index=(min(loc.lo + s, t1, index), max(loc.hi + s, t2, index)),
+                       test=t, p_adjusted=p_adjusted, effect_ci=(loc.effect_lo, loc.effect_hi),
+                       constrained=t.tau - s == m or e - t.tau == m, stability=stability(self, t.tau),
+                       shape=shape.kind, transition=(t1, t2))
 
 
-def estimate_phi(model: CountModel, bkps: list[int], overdispersion: bool = True) -> float:
-    """Pearson X^2 / df within the segments ending at `bkps`, floored at 1."""
-    if not overdispersion:
-        return 1.0
+def estimate_noise(model: CountModel, bkps: list[int], params: DriftParams) -> Noise:
+    """phi (Pearson X^2 / df, floored at 1) and the latent AR(1) rho within the segments
+    ending at `bkps`."""
+    if not params.overdispersion:
+        return Noise()
     x2, df = model.pearson(bkps)
-    return max(1.0, x2 / df) if df > 0 else 1.0
+    phi = max(1.0, x2 / df) if df > 0 else 1.0
+    if not params.dependence:
+        return Noise(phi=phi)
+    T = len(model.yk)
+    acf = mean_corrected(model.dependence(bkps), acf_lags(T), T / len(bkps))
+    return Noise(phi=phi, rho=latent_rho(acf, phi, T))
+
+
+def propose(model: CountModel, noise: Noise, pen: float, lp: float, min_size: int) -> list[int]:
+    """Candidate change points: PELT on the cost divided by phi (dependence is left to the
+    tests: dividing by a long-run factor here would hide real changes behind the inflated
+    noise of a series with several of them); where PELT proposes none, the best single
+    change of the whole series."""
+    T = len(model.yk)
+    if T < 2 * min_size:
+        return []
+    bkps = pelt_search(model.cost(noise.phi, lp).matrix(min_size), pen, min_size)[:-1]
+    if bkps:
+        return bkps
+    # Every analysed series enters the family with at least its best single change: the
+    # scan over the whole series is valid whether or not the search kept it, so the family
+    # holds the quiet series too (their p-values are uniform), not only the extreme ones a
+    # penalty happened to select.
+    _, tau = model.scan(model.yk[None], min_size, noise.phi)
+    return [int(tau[0])]
 
 
 def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> SeriesWork:
-    """phi and the candidate change points of one series (search alternates with phi)."""
+    """Noise and candidate change points of one series (search alternates with the noise
+    estimate, which is taken within the fitted segments)."""
     model = model_for(kind, y)
-    T = len(model.yk)
+    T, m = len(model.yk), params.segment
     pen, lp = penalty_for(params.penalty, model.n_params, T)
-    block = max(2 * params.min_size, 12)
-    blocks = list(range(block, T - block + 1, block)) + [T] if T >= 2 * block else [T]
-    phi = estimate_phi(model, blocks, params.overdispersion)
+    # The first estimate is over the whole series (under "no change" the right one; fixed
+    # blocks would absorb a slow wander), then re-estimated within the fitted segments.
+    noise = estimate_noise(model, [T], params)
     for _ in range(3):
-        bkps = pelt_search(model.cost(phi, lp).matrix(params.min_size), pen, params.min_size)
-        new_phi = estimate_phi(model, bkps, params.overdispersion)
-        if abs(new_phi - phi) <= 0.02 * phi:
+        bkps = pelt_search(model.cost(noise.phi, lp).matrix(m), pen, m)
+        new = estimate_noise(model, bkps, params)
+        if abs(new.phi - noise.phi) <= 0.02 * noise.phi:
             break
-        phi = new_phi
-    candidates = bkps[:-1]
-    if not candidates:
-        # Every analysed series enters the family with at least its best single change:
-        # the scan over the whole series is valid whether or not the search kept it, so
-        # the family holds the no-change units too (their p-values are uniform), not only
-        # the extreme ones a penalty happened to select.
-        _, tau = model.scan(model.yk[None], params.min_size, phi)
-        candidates = [int(tau[0])]
-    return SeriesWork(key=key, model=model, phi=float(phi), penalty=float(pen), candidates=candidates, params=params)
+        noise = new
+    return SeriesWork(key=key, model=model, noise=new, penalty=float(pen), length_penalty=lp,
+                      candidates=propose(model, noise, pen, lp, m), params=params)
+
+
+STABILITY_GRID: tuple[tuple[float, int], ...] = tuple((f, d) for f in (0.5, 1.0, 2.0) for d in (-1, 0, 1))
+
+
+def stability(work: SeriesWork, tau: int) -> float:
+    """Share of a grid of settings (penalty x0.5, x1, x2; minimum segment -1, 0, +1) under
+    which the search still proposes a change within max(1, min_size // 2) periods of `tau`."""
+    m0 = work.params.segment
+    margin = max(1, m0 // 2)
+    hits = runs = 0
+    for factor, delta in STABILITY_GRID:
+        m = m0 + delta
+        if m < 2:
+            continue
+        runs += 1
+        cands = propose(work.model, work.noise, work.penalty * factor, work.length_penalty, m)
+        hits += any(abs(c - tau) <= margin for c in cands)
+    return hits / runs if runs else 0.0
 
 
 def _adjusted(works: list[SeriesWork], m: int) -> list[np.ndarray]:
@@ -181,7 +255,11 @@ def eliminate(works: list[SeriesWork], params: DriftParams) -> list[list[Located
             changed = True
         if not changed:
             break
-    return [[w.locate(j, float(a)) for j, a in enumerate(adj)] for w, adj in zip(works, _adjusted(works, m))]
+    out = []
+    for w, adj in zip(works, _adjusted(works, m)):
+        noise = w.fitted_noise() if len(adj) else w.noise
+        out.append([w.locate(j, float(a), noise) for j, a in enumerate(adj)])
+    return out
 
 
 @dataclass
@@ -190,6 +268,7 @@ class SeriesFit:
 
     kind: str
     phi: float
+    rho: float
     penalty: float
     candidates: list[int]
     shifts: list[Located]
@@ -202,14 +281,15 @@ def fit_series(y: np.ndarray, kind: str = "mix", params: DriftParams | None = No
     params = (params or DriftParams()).replace(**settings)
     work = search_series(key, kind, np.asarray(y), params)
     kept = eliminate([work], params)[0]
-    return SeriesFit(kind=kind, phi=work.phi, penalty=work.penalty, candidates=list(work.candidates), shifts=kept)
+    return SeriesFit(kind=kind, phi=work.phi, rho=work.noise.rho, penalty=work.penalty,
+                     candidates=list(work.candidates), shifts=kept)
 
 
 def _status(unit: str, periods: list, y: np.ndarray, params: DriftParams) -> SeriesStatus:
     T, cases = len(periods), int(y.sum())
     status, reason = "analysed", None
-    if T < 2 * params.min_size:
-        status, reason = "too_sparse", f"{T} periods, fewer than 2 x min_size = {2 * params.min_size}"
+    if T < 2 * params.segment:
+        status, reason = "too_short", f"{T} periods, fewer than 2 x min_size = {2 * params.segment}"
     elif cases / T < params.min_cases_per_period:
         status, reason = "too_sparse", f"{cases / T:.2f} cases per period, fewer than {params.min_cases_per_period}"
     elif int((y.sum(axis=0) > 0).sum()) < 2:
@@ -235,12 +315,17 @@ def make_shift(unit: str, kind: str, periods: list, y: np.ndarray, categories: l
                phi: float) -> Shift:
     """A typed Shift from a located change point and its unit's periods and counts."""
     s, e = loc.segment
-    before, after, effect = _effect(kind, y[loc.segment[0]:loc.index], y[loc.index:e], categories)
+    t1, t2 = loc.transition or (loc.index, loc.index)
+    # before and after: the pure parts on either side of the change (for a step, of its date)
+    before, after, effect = _effect(kind, y[s:t1] if t1 > s else y[s:loc.index], y[t2 + (t2 > t1):e]
+                                    if loc.shape == "gradual" else y[loc.index:e], categories)
+    effect.ci = loc.effect_ci
     return Shift(unit=unit, kind=kind, index=loc.index, segment_index=loc.segment, ci_index=loc.ci_index,
                  period=periods[loc.index], segment=(periods[s], periods[e - 1]),
                  ci=(periods[loc.ci_index[0]], periods[loc.ci_index[1]]), statistic=loc.test.statistic,
                  p_value=loc.p_value, replicates=loc.replicates, phi=phi, before=before, after=after, effect=effect,
-                 p_adjusted=loc.p_adjusted)
+                 p_adjusted=loc.p_adjusted, shape=loc.shape, transition=(periods[t1], periods[t2]),
+                 transition_index=(t1, t2), location_constrained=loc.constrained, stability=loc.stability)
 
 
 class DriftDetector:
@@ -270,8 +355,10 @@ class DriftDetector:
             self.family_[kind] = sum(len(w.candidates) for w in works)
             for u, w, kept in zip(analysed, works, eliminate(works, p)):
                 setattr(by_unit[u], f"phi_{kind}", w.phi)
+                setattr(by_unit[u], f"dependence_{kind}", w.noise.rho)
                 periods, y = mats[u]
-                self.shifts_ += [make_shift(u, kind, periods, y, series.categories, loc, w.phi) for loc in kept]
+                self.shifts_ += [make_shift(u, kind, periods, y, series.categories, loc, w.phi) for loc in kept
+                                 if kind != "mix" or loc.effect_ci[0] >= p.min_effect]
         self.shifts_.sort(key=lambda s: (s.unit, KINDS.index(s.kind), s.index))
         return self
 

@@ -64,7 +64,7 @@ class DriftRun:
     def parameters(self) -> dict[str, Any]:
         p, s = self.params, self.series
         return {"kind": self.table.kind, "unit": self.table.unit, "date": self.table.date,
-                "category": self.table.category, "freq": p.freq, "penalty": p.penalty, "min_size": p.min_size,
+                "category": self.table.category, "freq": p.freq, "penalty": p.penalty, "min_size": p.segment,
                 "alpha": p.alpha, "n_boot": p.n_boot, "seed": p.seed, "pooled": p.pooled,
                 "as_of": self.as_of.isoformat() if self.as_of else None, "reporting_lag": p.reporting_lag,
                 "last_period_analysed": s.last_period.isoformat(),
@@ -154,7 +154,7 @@ def attach_log(run: DriftRun, context: str | Path) -> None:
     """Annotate the run's shifts with a context log (folder or file)."""
     from tipdrift.context import annotate
 
-    res = annotate(run.shifts, run.statuses, context, seed=run.params.seed)
+    res = annotate(run.shifts, run.statuses, context, seed=run.params.seed, freq=run.params.freq)
     run.context = res.to_json(run.shifts)
     run.events = res.log.events
     run.without_shift = res.without_shift

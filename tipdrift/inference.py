@@ -2,8 +2,8 @@
 (methods.md sections 4, 5 and 14).
 
 - `segment_test`: the likelihood-ratio scan statistic on a segment against a parametric
-  bootstrap under "no change" (pooled shares or rate, observed period totals, the same
-  overdispersion phi); p = (1 + #{Lambda* >= Lambda}) / (R + 1).
+  bootstrap under "no change" (pooled shares or rate, observed period totals, the
+  segment's overdispersion and serial dependence); p = (1 + #{Lambda* >= Lambda}) / (R + 1).
 - `refine_p`: a p-value at the floor 1/(R+1) says only "below the floor"; more replicates.
 - `location_interval`: 2.5% and 97.5% quantiles of the change date refitted on replicates
   of the fitted two-segment model.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tipdrift.models import CountModel
+from tipdrift.models import CountModel, Noise
 
 
 @dataclass(frozen=True)
@@ -39,49 +39,83 @@ class SegmentTest:
         return self.hits == 0
 
 
-def exceedances(model: CountModel, seg: np.ndarray, lam: float, phi: float, min_size: int, reps: int,
+def exceedances(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int, reps: int,
                 rng: np.random.Generator, chunk: int = 1000) -> int:
     """How many of `reps` no-change replicates reach the statistic `lam` (drawn in chunks)."""
     count = 0
     for start in range(0, reps, chunk):
-        sims = model.simulate(seg, model.null_shares(seg), phi, min(chunk, reps - start), rng)
-        lam_star, _ = model.scan(sims, min_size, phi)
+        sims = model.simulate(seg, model.null_shares(seg), noise, min(chunk, reps - start), rng)
+        lam_star, _ = model.scan(sims, min_size, noise.phi)
         count += int((lam_star >= lam - 1e-9).sum())
     return count
 
 
-def segment_test(model: CountModel, seg: np.ndarray, phi: float, min_size: int, n_boot: int,
+def segment_test(model: CountModel, seg: np.ndarray, noise: Noise, min_size: int, n_boot: int,
                  rng: np.random.Generator, offset: int = 0) -> SegmentTest:
     """Scan statistic and bootstrap exceedances for one change in `seg`; `tau` is the argmax
     date plus `offset` (the segment's start in the series)."""
-    lam, tau = model.scan(seg[None], min_size, phi)
-    hits = exceedances(model, seg, float(lam[0]), phi, min_size, n_boot, rng)
+    lam, tau = model.scan(seg[None], min_size, noise.phi)
+    hits = exceedances(model, seg, float(lam[0]), noise, min_size, n_boot, rng)
     return SegmentTest(statistic=float(lam[0]), tau=int(tau[0]) + offset, replicates=n_boot, hits=hits)
 
 
-def refine_p(model: CountModel, seg: np.ndarray, test: SegmentTest, phi: float, min_size: int, max_boot: int,
+def refine_p(model: CountModel, seg: np.ndarray, test: SegmentTest, noise: Noise, min_size: int, max_boot: int,
              rng: np.random.Generator) -> SegmentTest:
     """Draw replicates up to `max_boot` in all and recount (the first R reached nothing)."""
     extra = max_boot - test.replicates
-    hits = test.hits + exceedances(model, seg, test.statistic, phi, min_size, extra, rng)
+    hits = test.hits + exceedances(model, seg, test.statistic, noise, min_size, extra, rng)
     return SegmentTest(statistic=test.statistic, tau=test.tau, replicates=max_boot, hits=hits)
 
 
-def location_interval(model: CountModel, seg: np.ndarray, tau: int, phi: float, min_size: int, n_boot: int,
-                      rng: np.random.Generator) -> tuple[int, int]:
-    """95% interval (indices within `seg`) for the change date `tau` (index within `seg`)
-    from refits on replicates of the fitted two-segment model."""
-    before, after = seg[:tau], seg[tau:]
+@dataclass(frozen=True)
+class Location:
+    """95% interval of the change date (indices within the segment) and of the effect (TVD
+    for mix, ratio of rates for volume) from refits on replicates of the fitted model."""
+
+    lo: int
+    hi: int
+    effect_lo: float
+    effect_hi: float
+
+
+def _two_segment_shares(model: CountModel, seg: np.ndarray, tau: int, reps: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Per-replicate shares (mix) or rates (volume) of the fitted two-segment model. Mix
+    shares are drawn from their Jeffreys posterior Dirichlet(N_k + 1/2) (methods.md 13), so
+    a category seen on one side only is never pinned at exactly zero on the other."""
+    L = len(seg)
+    if model.kind != "mix":
+        return np.concatenate([np.full(tau, seg[:tau].mean()), np.full(L - tau, seg[tau:].mean())])
+    before = rng.dirichlet(seg[:tau].sum(0) + 0.5, size=reps)
+    after = rng.dirichlet(seg[tau:].sum(0) + 0.5, size=reps)
+    return np.concatenate([np.repeat(before[:, None], tau, 1), np.repeat(after[:, None], L - tau, 1)], axis=1)
+
+
+def _effects(model: CountModel, sims: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """The effect at each replicate's refitted date: TVD of the shares (mix) or the ratio
+    of mean cases per period after to before (volume)."""
+    cum = np.cumsum(sims, axis=1)
+    r = np.arange(len(sims))
+    left, total = cum[r, taus - 1], cum[:, -1]
+    right = total - left
     if model.kind == "mix":
-        shares = np.vstack([np.repeat(before.sum(0)[None] / before.sum(), tau, 0),
-                            np.repeat(after.sum(0)[None] / after.sum(), len(seg) - tau, 0)])
-    else:
-        shares = np.concatenate([np.full(tau, before.mean()), np.full(len(seg) - tau, after.mean())])
-    sims = model.simulate(seg, shares, phi, n_boot, rng)
-    _, tau_star = model.scan(sims, min_size, phi)
-    lo = int(np.quantile(tau_star, 0.025, method="lower"))
-    hi = int(np.quantile(tau_star, 0.975, method="higher"))
-    return lo, hi
+        a = left / np.maximum(left.sum(-1, keepdims=True), 1e-12)
+        b = right / np.maximum(right.sum(-1, keepdims=True), 1e-12)
+        return 0.5 * np.abs(b - a).sum(-1)
+    L = sims.shape[1]
+    return (right[:, 0] / (L - taus)) / np.maximum(left[:, 0] / taus, 1e-12)
+
+
+def location_interval(model: CountModel, seg: np.ndarray, tau: int, noise: Noise, min_size: int, n_boot: int,
+                      rng: np.random.Generator) -> Location:
+    """95% intervals for the change date `tau` (index within `seg`) and for its effect."""
+    shares = _two_segment_shares(model, seg, tau, n_boot, rng)
+    sims = model.simulate(seg, shares, noise, n_boot, rng)
+    _, tau_star = model.scan(sims, min_size, noise.phi)
+    eff = _effects(model, sims, tau_star)
+    return Location(lo=int(np.quantile(tau_star, 0.025, method="lower")),
+                    hi=int(np.quantile(tau_star, 0.975, method="higher")),
+                    effect_lo=float(np.quantile(eff, 0.025)), effect_hi=float(np.quantile(eff, 0.975)))
 
 
 def bh_adjust(p: np.ndarray, m: int | None = None) -> np.ndarray:

@@ -56,9 +56,11 @@ def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict
     for u in units:
         s = summary.get(u, {})
         statuses = ", ".join(f"{k} {v}" for k, v in s.get("statuses", {}).items()) or ("none" if kind == "drift" else "")
-        cells = f"<td>{s['shifts']}</td><td>{html.escape(statuses)}</td>" if kind == "drift" else ""
+        tested = "analysed" if s.get("series", "analysed") == "analysed" else f"not tested: {s['series']} ({s['reason']})"
+        cells = (f"<td>{html.escape(tested)}</td><td>{s['shifts']}</td><td>{html.escape(statuses)}</td>"
+                 if kind == "drift" else "")
         rows.append(f"<tr><td><a href=\"{html.escape(Path(pages[u]).name)}\">{html.escape(u)}</a></td>{cells}</tr>")
-    head = "<th>unit</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
+    head = "<th>unit</th><th>series</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
     shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in params.items()
              if k not in ("unit", "run_dir", "linked_dir")}
     import json

@@ -18,6 +18,10 @@ from typing import Any, TypeVar
 from tipdrift.errors import InputFileError, ParameterError
 
 FREQS: tuple[str, ...] = ("month", "quarter", "year")
+# Default minimum segment by frequency: half a year of months; three quarters or years
+# (with 15 yearly points, 3 leaves years 3-12 open to a change; 6 would leave 6-9).
+MIN_SIZE_BY_FREQ: dict[str, int] = {"month": 6, "quarter": 3, "year": 3}
+MONTHS_PER_PERIOD: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PENALTY_PRESETS: tuple[str, ...] = ("bic", "mbic")
 P = TypeVar("P", bound="_Params")
 
@@ -98,7 +102,7 @@ class DriftParams(_Params):
 
     freq: str = "month"
     penalty: str | float = "mbic"
-    min_size: int = 6  # minimum segment length, in periods
+    min_size: int = 0  # minimum segment length in periods; 0: by freq (MIN_SIZE_BY_FREQ)
     alpha: float = 0.05  # level for the BH-adjusted p-value
     n_boot: int = 199  # bootstrap replicates per test
     max_boot: int = 9999  # p-values stuck at the floor 1/(n_boot+1) are refined up to this many replicates
@@ -107,7 +111,14 @@ class DriftParams(_Params):
     pooled: bool = False  # also analyse the all-units series and decompose its shifts
     reporting_lag: int = 0  # periods before as-of still incomplete, excluded
     overdispersion: bool = True
+    dependence: bool = True  # estimate serial dependence and simulate it (methods.md 11)
+    min_effect: float = 0.0  # report only mix shifts whose lower 95% TVD bound reaches this
     min_cases_per_period: float = 1.0
+
+    @property
+    def segment(self) -> int:
+        """The minimum segment length in force (min_size, or the frequency's default)."""
+        return self.min_size or MIN_SIZE_BY_FREQ[self.freq]
 
     def validate(self) -> "DriftParams":
         check_freq(self.freq)
@@ -115,8 +126,10 @@ class DriftParams(_Params):
         for name in ("min_size", "n_boot", "max_boot", "seed", "reporting_lag"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
                 raise ParameterError(f"{name} must be a whole number, not '{getattr(self, name)}'")
-        if self.min_size < 2:
-            raise ParameterError("min_size must be at least 2 periods")
+        if self.min_size == 1 or self.min_size < 0:
+            raise ParameterError("min_size must be at least 2 periods (or 0: by freq)")
+        if not 0 <= self.min_effect < 1:
+            raise ParameterError(f"min_effect must be a TVD in [0, 1), not {self.min_effect}")
         if not 0 < self.alpha < 1:
             raise ParameterError(f"alpha must be between 0 and 1, not {self.alpha}")
         if self.n_boot < 99:

@@ -148,9 +148,10 @@ def _shared_drift(params: dict[str, Any], out: Path, private: Path) -> tuple[lis
     params["run_dir"] = str(run.save(private).parent)
     write_json(run.document(), out / "shifts.json")
     summary = {}
-    for u in run.units():
-        mine = [s.status for s in run.shifts if s.unit == u]
-        summary[u] = {"shifts": len(mine), "statuses": {st: mine.count(st) for st in sorted(set(mine))}}
+    for st in run.statuses:
+        mine = [s.status for s in run.shifts if s.unit == st.unit]
+        summary[st.unit] = {"series": st.status, "reason": st.reason, "shifts": len(mine),
+                            "statuses": {x: mine.count(x) for x in sorted(set(mine))}}
     return run.units(), summary
 
 

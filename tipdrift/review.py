@@ -46,7 +46,8 @@ def review(shifts: list[Shift], reviews: pl.DataFrame | None = None,
         items.append({
             "unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
             "ci": [s.ci[0].isoformat()[:7], s.ci[1].isoformat()[:7]],
-            "effect": s.effect_label(), "status": s.status, "p_adjusted": s.p_adjusted,
+            "effect": s.effect_label(), "shape": s.shape, "stability": s.stability,
+            "location_constrained": s.location_constrained, "status": s.status, "p_adjusted": s.p_adjusted,
             "events": [f"{a.event_id} {a.kind} {a.date.isoformat()}" for a in s.annotations],
             "chance_rate": s.chance_rate,
             "acknowledged": bool(ack), "reviewer": ack["reviewer"] if ack else None,
@@ -63,8 +64,10 @@ def format_review(result: dict[str, Any]) -> str:
         events = "; ".join(i["events"]) if i["events"] else "no recorded context"
         chance = f", chance {i['chance_rate']:.0%}" if i.get("chance_rate") is not None and i["events"] else ""
         ack = f" [acknowledged by {i['reviewer']}]" if i["acknowledged"] else ""
-        lines.append(f"{i['unit']:<12} {i['kind']:<6} {i['period']} [{i['ci'][0]}..{i['ci'][1]}]  {i['effect']:<48} "
-                     f"{i['status']:<19} {events}{chance}{ack}")
+        shape = i["shape"] + ("?" if i["location_constrained"] else "")
+        stable = f"{i['stability']:.0%}" if i.get("stability") is not None else "-"
+        lines.append(f"{i['unit']:<12} {i['kind']:<6} {i['period']} [{i['ci'][0]}..{i['ci'][1]}] {shape:<8} "
+                     f"stab {stable:>4}  {i['effect']:<60} {i['status']:<19} {events}{chance}{ack}")
     total = sum(result["counts"].values())
     summary = ", ".join(f"{k} {v}" for k, v in result["counts"].items()) or "none"
     lines.append(f"{total} shifts: {summary}; unexplained and not acknowledged: {result['unexplained_unacknowledged']}; "

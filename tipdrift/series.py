@@ -71,6 +71,32 @@ def period_expr(col: str, freq: str) -> pl.Expr:
     return pl.col(col).dt.truncate(FREQ_EVERY[freq])
 
 
+def _last_period(as_of: dt.date, freq: str, reporting_lag: int) -> dt.date:
+    """The last period analysed: as_of's period minus the reporting lag."""
+    every = FREQ_EVERY[freq]
+    as_of_period = pl.select(pl.lit(as_of).dt.truncate(every)).item()
+    return pl.select(pl.lit(as_of_period).dt.offset_by(f"-{reporting_lag}{every[1:]}")).item() if reporting_lag \
+        else as_of_period
+
+
+def _filled(counted: pl.LazyFrame, order: list[str], every: str) -> pl.LazyFrame:
+    """Each unit from its first to its last period with a record, every category, zeros
+    where nothing was recorded (an empty month inside a unit's span is an observed zero;
+    before its first or after its last record it is not observed at all)."""
+    spans = counted.group_by("unit").agg(pl.col("period").min().alias("start"), pl.col("period").max().alias("end"))
+    grid = (spans.with_columns(pl.date_ranges(pl.col("start"), pl.col("end"), interval=every).alias("period"))
+            .explode("period").drop("start", "end")
+            .join(pl.LazyFrame({"category": order}), how="cross"))
+    return (grid.join(counted, on=["unit", "period", "category"], how="left")
+            .with_columns(pl.col("count").fill_null(0)))
+
+
+def _category_order(present: list[str], categories: list[str] | None) -> list[str]:
+    if categories is not None:
+        return list(categories)
+    return [c for c in CASE_TYPES if c in present] + sorted(c for c in present if c not in CASE_TYPES)
+
+
 def build_series(
     df: pl.DataFrame | pl.LazyFrame,
     unit: str = "org_id",
@@ -82,12 +108,13 @@ def build_series(
     reporting_lag: int = 0,
     pooled: bool = False,
 ) -> CountSeries:
-    """Count records per unit, period and category, with zero-filled periods.
+    """Count records per unit, period and category, each unit from its first to its last
+    record, zero-filled inside that span.
 
     `as_of` (default: the latest date in the data) and `reporting_lag` (in periods) set
     the last period analysed: periods after as_of minus the lag are dropped and the
     first of them is returned as `censored_from`. With `pooled`, an all-units series
-    named "(pooled)" is added.
+    named "(pooled)" is added (from the first to the last period of any unit).
     """
     if freq not in FREQ_EVERY:
         raise ParameterError(f"freq must be one of {', '.join(FREQ_EVERY)}, not '{freq}'")
@@ -98,35 +125,20 @@ def build_series(
             raise ParameterError(f"column '{c}' is not in the table (columns: {', '.join(schema.names())})")
     base = lf.select(pl.col(unit).cast(pl.String).alias("unit"), pl.col(date).alias("date"),
                      pl.col(category).cast(pl.String).alias("category")).drop_nulls()
-    if as_of is None:
-        as_of = base.select(pl.col("date").max()).collect().item()
+    as_of = as_of or base.select(pl.col("date").max()).collect().item()
     if as_of is None:
         raise ParameterError("the table has no dated records")
-    every = FREQ_EVERY[freq]
-    as_of_period = pl.select(pl.lit(as_of).dt.truncate(every)).item()
-    unit_len = every[1:]  # "mo", "q" or "y"
-    last = pl.select(pl.lit(as_of_period).dt.offset_by(f"-{reporting_lag}{unit_len}")).item() if reporting_lag else as_of_period
-    counted = (base.with_columns(period_expr("date", freq).alias("period"))
-               .filter(pl.col("period") <= last)
+    every, last = FREQ_EVERY[freq], _last_period(as_of, freq, reporting_lag)
+    dated = base.with_columns(period_expr("date", freq).alias("period"))
+    counted = (dated.filter(pl.col("period") <= last)
                .group_by("unit", "period", "category").agg(pl.len().cast(pl.Int64).alias("count")))
-    present = counted.select(pl.col("category").unique()).collect().get_column("category").to_list()
-    if categories is None:
-        order = [c for c in CASE_TYPES if c in present] + sorted(c for c in present if c not in CASE_TYPES)
-    else:
-        order = list(categories)
-    censored = base.filter(period_expr("date", freq) > last).select(pl.len()).collect().item()
-    # Full grid: each unit from its first period to `last`, every category.
-    spans = counted.group_by("unit").agg(pl.col("period").min().alias("start"))
-    grid = (spans.with_columns(pl.date_ranges(pl.col("start"), pl.lit(last), interval=every).alias("period"))
-            .explode("period").drop("start")
-            .join(pl.LazyFrame({"category": order}), how="cross"))
-    long = (grid.join(counted, on=["unit", "period", "category"], how="left")
-            .with_columns(pl.col("count").fill_null(0))
-            .sort("unit", "period", "category"))
-    long_df = long.collect()
+    order = _category_order(counted.select(pl.col("category").unique()).collect().get_column("category").to_list(),
+                            categories)
+    censored = dated.filter(pl.col("period") > last).select(pl.len()).collect().item()
+    long_df = _filled(counted, order, every).sort("unit", "period", "category").collect()
     if pooled:
-        pooled_df = (long_df.group_by("period", "category").agg(pl.col("count").sum())
-                     .with_columns(pl.lit(POOLED).alias("unit")).select(long_df.columns))
+        total = counted.group_by("period", "category").agg(pl.col("count").sum()).with_columns(pl.lit(POOLED).alias("unit"))
+        pooled_df = _filled(total, order, every).select(long_df.columns).collect()
         long_df = pl.concat([long_df, pooled_df]).sort("unit", "period", "category")
     first = long_df.get_column("period").min() if long_df.height else last
     return CountSeries(long=long_df, categories=order, freq=freq, first_period=first, last_period=last,

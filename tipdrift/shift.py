@@ -51,18 +51,22 @@ class Effect:
     tvd: float | None = None
     moved: list[Moved] = field(default_factory=list)
     ratio: float | None = None
+    ci: tuple[float, float] | None = None  # 95% bootstrap interval of the TVD (mix) or ratio (volume)
 
     def to_json(self, kind: str) -> dict[str, Any]:
+        ci = None if self.ci is None else [_r(self.ci[0], 4), _r(self.ci[1], 4)]
         if kind == "mix":
-            return {"tvd": _r(self.tvd, 4), "moved": [m.to_json() for m in self.moved]}
-        return {"ratio": _r(self.ratio, 4)}
+            return {"tvd": _r(self.tvd, 4), "moved": [m.to_json() for m in self.moved], "tvd_ci": ci}
+        return {"ratio": _r(self.ratio, 4), "ratio_ci": ci}
 
     @classmethod
     def from_json(cls, kind: str, d: dict[str, Any]) -> "Effect":
+        ci = d.get("tvd_ci" if kind == "mix" else "ratio_ci")
+        ci = tuple(ci) if ci else None
         if kind == "mix":
             return cls(tvd=d.get("tvd"), moved=[Moved(m["category"], m["before"], m["after"], m["change"])
-                                                     for m in d.get("moved", [])])
-        return cls(ratio=d.get("ratio"))
+                                                     for m in d.get("moved", [])], ci=ci)
+        return cls(ratio=d.get("ratio"), ci=ci)
 
 
 @dataclass
@@ -170,6 +174,11 @@ class Shift:
     after: dict[str, float]
     effect: Effect
     p_adjusted: float | None = None
+    shape: str = "step"  # step or gradual
+    transition: tuple[dt.date, dt.date] | None = None  # first and last period of the change (step: period, period)
+    transition_index: tuple[int, int] | None = None
+    location_constrained: bool = False  # the date sits at a minimum-segment boundary: it may be earlier or later
+    stability: float | None = None  # share of nearby penalty and min_size settings that still find it
     annotations: list[Annotation] = field(default_factory=list)
     status: str = "unexplained"
     decomposition: Decomposition | None = None
@@ -179,12 +188,14 @@ class Shift:
 
     def effect_label(self, categories: int = 2) -> str:
         """'TVD 0.31 (forced_labour +0.25, other -0.20)' or 'volume x1.80' (one wording everywhere)."""
+        ci = self.effect.ci
         if self.kind == "mix":
             moved = ", ".join(f"{m.category} {m.change:+.2f}" for m in self.effect.moved[:categories])
-            return f"TVD {self.effect.tvd:.2f}" + (f" ({moved})" if moved else "")
+            span = f" [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else ""
+            return f"TVD {self.effect.tvd:.2f}{span}" + (f" ({moved})" if moved else "")
         if self.effect.ratio is None:
             return "volume (no cases before)"
-        return f"volume x{self.effect.ratio:.2f}"
+        return f"volume x{self.effect.ratio:.2f}" + (f" [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else "")
 
     def to_json(self) -> dict[str, Any]:
         digits = 4 if self.kind == "mix" else 3
@@ -198,6 +209,9 @@ class Shift:
             "before": {k: _r(v, digits) for k, v in self.before.items()},
             "after": {k: _r(v, digits) for k, v in self.after.items()},
             "effect": self.effect.to_json(self.kind),
+            "shape": self.shape, "transition": [d.isoformat() for d in (self.transition or (self.period, self.period))],
+            "transition_index": list(self.transition_index or (self.index, self.index)),
+            "location_constrained": self.location_constrained, "stability": _r(self.stability, 4),
             "annotations": [a.to_json() for a in self.annotations], "status": self.status,
         }
         if self.decomposition is not None:
@@ -217,7 +231,10 @@ class Shift:
             ci_index=tuple(d["ci_index"]), period=_d(d["period"]), segment=(_d(d["segment"][0]), _d(d["segment"][1])),
             ci=(_d(d["ci"][0]), _d(d["ci"][1])), statistic=d["statistic"], p_value=d["p_value"],
             replicates=int(d["replicates"]), phi=d["phi"], before=dict(d["before"]), after=dict(d["after"]),
-            effect=Effect.from_json(kind, d["effect"]), p_adjusted=d.get("p_adjusted"),
+            effect=Effect.from_json(kind, d["effect"]), p_adjusted=d.get("p_adjusted"), shape=d.get("shape", "step"),
+            transition=(_d(d["transition"][0]), _d(d["transition"][1])) if d.get("transition") else None,
+            transition_index=tuple(d["transition_index"]) if d.get("transition_index") else None,
+            location_constrained=bool(d.get("location_constrained", False)), stability=d.get("stability"),
             annotations=[Annotation.from_json(a) for a in d.get("annotations", [])], status=d.get("status", "unexplained"),
             decomposition=Decomposition.from_json(kind, dec) if dec else None,
             unit_shifts=[UnitShiftRef(u["unit"], _d(u["period"]), u["status"], list(u["events"]))
@@ -239,14 +256,18 @@ class SeriesStatus:
     last_period: dt.date
     phi_mix: float | None = None
     phi_volume: float | None = None
+    dependence_mix: float | None = None  # latent AR(1) coefficient of the mix (0: none found)
+    dependence_volume: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"unit": self.unit, "periods": self.periods, "cases": self.cases, "status": self.status,
                 "reason": self.reason, "first_period": self.first_period.isoformat(),
                 "last_period": self.last_period.isoformat(), "phi_mix": _r(self.phi_mix, 4),
-                "phi_volume": _r(self.phi_volume, 4)}
+                "phi_volume": _r(self.phi_volume, 4), "dependence": _r(self.dependence_mix, 4),
+                "dependence_volume": _r(self.dependence_volume, 4)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "SeriesStatus":
         return cls(d["unit"], int(d["periods"]), int(d["cases"]), d["status"], d.get("reason"),
-                   _d(d["first_period"]), _d(d["last_period"]), d.get("phi_mix"), d.get("phi_volume"))
+                   _d(d["first_period"]), _d(d["last_period"]), d.get("phi_mix"), d.get("phi_volume"),
+                   d.get("dependence"), d.get("dependence_volume"))

@@ -15,15 +15,25 @@ from tipdrift.privacy import suppress_counts, suppressed_label
 from tipdrift.shift import Shift
 
 SHIFT_COLUMNS = {"unit": pl.String, "kind": pl.String, "period": pl.String, "interval": pl.String,
-                 "p_adj": pl.Float64, "effect": pl.String, "status": pl.String, "events": pl.String}
+                 "shape": pl.String, "stability": pl.Float64, "p_adj": pl.Float64, "effect": pl.String,
+                 "status": pl.String, "events": pl.String}
+
+
+def shape_label(s: Shift) -> str:
+    """'step', 'gradual 2019-03..2020-02', with ' (date may be earlier or later)' when the
+    location sits at a minimum-segment boundary."""
+    label = s.shape if s.shape == "step" or s.transition is None else \
+        f"gradual {s.transition[0].isoformat()[:7]}..{s.transition[1].isoformat()[:7]}"
+    return label + (" (date may be earlier or later: at the min_size boundary)" if s.location_constrained else "")
 
 
 def shifts_frame(shifts: list[Shift]) -> pl.DataFrame:
     """One row per shift, for printing and notebooks."""
     rows = [{"unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
-             "interval": f"{s.ci[0].isoformat()[:7]}..{s.ci[1].isoformat()[:7]}",
-             "p_adj": None if s.p_adjusted is None else round(s.p_adjusted, 6), "effect": s.effect_label(),
-             "status": s.status, "events": ", ".join(a.event_id for a in s.annotations)} for s in shifts]
+             "interval": f"{s.ci[0].isoformat()[:7]}..{s.ci[1].isoformat()[:7]}", "shape": shape_label(s),
+             "stability": s.stability, "p_adj": None if s.p_adjusted is None else round(s.p_adjusted, 6),
+             "effect": s.effect_label(), "status": s.status, "events": ", ".join(a.event_id for a in s.annotations)}
+            for s in shifts]
     return pl.DataFrame(rows, schema=SHIFT_COLUMNS)
 
 
@@ -49,6 +59,8 @@ class DriftView:
     events: list[dict[str, Any]]
     provenance: dict[str, Any]
     context_without_shift: list[dict[str, Any]] = field(default_factory=list)
+    series_status: str = "analysed"
+    series_reason: str | None = None
 
     def shifts_table(self) -> pl.DataFrame:
         rows = []
@@ -56,6 +68,8 @@ class DriftView:
             rows.append({
                 "kind": s.kind, "first period": s.period.isoformat()[:7],
                 "95% interval": f"{s.ci[0].isoformat()[:7]} to {s.ci[1].isoformat()[:7]}",
+                "shape": shape_label(s),
+                "stability": "" if s.stability is None else f"{s.stability:.0%}",
                 "p (BH-adjusted)": f"{s.p_adjusted:.3f}",
                 "effect": s.effect_label(categories=3),
                 "status": s.status,
@@ -67,7 +81,11 @@ class DriftView:
                 rows[-1]["unit shifts nearby"] = "; ".join(
                     f"{u.unit} {u.period.isoformat()[:7]} {u.status}" + (f" ({', '.join(u.events)})" if u.events else "")
                     for u in s.unit_shifts) or "none"
-        return pl.DataFrame(rows) if rows else pl.DataFrame({"shifts": ["no significant shift"]})
+        if rows:
+            return pl.DataFrame(rows)
+        if self.series_status != "analysed":
+            return pl.DataFrame({"shifts": [f"not tested: {self.series_status} ({self.series_reason})"]})
+        return pl.DataFrame({"shifts": ["no significant shift"]})
 
     def counts_table(self) -> pl.DataFrame:
         """Cases per year and category for this unit, small cells suppressed."""
@@ -103,9 +121,10 @@ def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
     prov = {"tipdrift_version": run.version, "as_of": run.as_of.isoformat() if run.as_of else None,
             "inputs": run.inputs, "parameters": {k: v for k, v in params.items() if k != "run_dir"}}
     cws = [e for e in run.without_shift if e["unit"] in (params["unit"], "*")]
+    st = next(x for x in run.statuses if x.unit == params["unit"])
     return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
                      events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
-                     provenance=prov, context_without_shift=cws)
+                     provenance=prov, context_without_shift=cws, series_status=st.status, series_reason=st.reason)
 
 
 @dataclass
