@@ -283,7 +283,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- parser
 
-DRIFT_FLAGS = ("freq", "penalty", "min_size", "alpha", "n_boot", "max_boot", "seed", "pooled", "reporting_lag", "volume")
+DRIFT_FLAGS = ("freq", "penalty", "min_size", "alpha", "n_boot", "max_boot", "seed", "pooled", "reporting_lag", "volume",
+               "min_effect", "dependence")
 
 
 def _add_synth(sub: Any) -> None:
@@ -317,7 +318,12 @@ def _add_drift(sub: Any) -> None:
     dr.add_argument("--category", default="case_type", help="category column (default case_type)")
     dr.add_argument("--freq", choices=FREQS, default=d.freq)
     dr.add_argument("--penalty", default=d.penalty, help=f"bic, mbic or a positive number (default {d.penalty})")
-    dr.add_argument("--min-size", type=int, default=d.min_size, help=f"minimum segment length in periods (default {d.min_size})")
+    dr.add_argument("--min-size", type=int, default=d.min_size,
+                    help="minimum segment length in periods (default: by --freq, month 6, quarter 3, year 3)")
+    dr.add_argument("--min-effect", type=float, default=d.min_effect,
+                    help="report only mix shifts whose lower 95%% TVD bound reaches this (default 0)")
+    dr.add_argument("--no-dependence", dest="dependence", action="store_false",
+                    help="treat periods as independent (default: estimate and simulate serial dependence)")
     dr.add_argument("--alpha", type=float, default=d.alpha, help=f"level for the BH-adjusted p-value (default {d.alpha})")
     dr.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     dr.add_argument("--max-boot", type=int, default=d.max_boot, help=f"replicates for p-values stuck at the floor (default {d.max_boot})")
