@@ -117,3 +117,43 @@ def test_yearly_shift_counts_its_whole_year(tmp_path: Path) -> None:
     monthly = attach_context([_shift(period="2014-01-01", ci=("2014-01-01", "2014-01-01"))], ev)[0]
     assert "D1" not in {a.event_id for a in monthly.annotations}  # the same dates read as one month
     assert d(2014, 9, 10) > s.ci[1]
+
+
+def test_unknown_case_type_is_rejected_with_file_and_row(tmp_path: Path) -> None:
+    """An event whose case_types names no case type could never attach: it is rejected
+    (unknown_label, with file and row) and counts reconcile; HTCDS aliases are accepted.
+    Catches case_types that are never checked (a typo silently unexplains a shift)."""
+    path = write_csv(tmp_path / "events.csv", HEADER, [
+        ["E1", "ORG1", "2019-01-01", "funding", "grant", "log", "", "forced_labor"],            # typo
+        ["E2", "ORG1", "2019-02-01", "funding", "grant", "log", "", "ForcedLabour;other"],      # HTCDS alias
+        ["E3", "ORG1", "2019-03-01", "legal", "law", "log", "", ""],
+    ])
+    log = load_context(path)
+    assert log.events["event_id"].to_list() == ["E2", "E3"]
+    assert log.events.filter(pl.col("event_id") == "E2")["case_types"].to_list() == [["forced_labour", "other"]]
+    rej = log.load.rejected.to_dicts()
+    assert [(r["record_id"], r["row"], r["reason"], r["value"]) for r in rej] == [("E1", 2, "unknown_label", "forced_labor")]
+    assert log.load.summary["accepted"] + log.load.summary["rejected"] == log.load.summary["rows"] == 3
+
+
+def test_bad_context_rows_change_the_exit_status_of_drift_and_review(synth_dir: Path, tmp_path: Path,
+                                                                     capsys) -> None:
+    """A rejected context row is printed (file, row, reason) by `drift` and by `review`,
+    and both exit 1 after writing their outputs; an acknowledgement that matches no shift
+    is a warning. Catches the silent drop that turned explained shifts unexplained."""
+    import shutil
+
+    from tipdrift.cli import main
+
+    ctx = tmp_path / "ctx"
+    shutil.copytree(synth_dir / "context_log", ctx)
+    write_csv(ctx / "extra.csv", HEADER, [["X1", "ORG001", "2019-13-01", "funding", "grant", "log", "", ""]])
+    out = tmp_path / "shifts.json"
+    assert main(["drift", str(synth_dir / "cases.parquet"), "--context", str(ctx), "--no-volume",
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert out.is_file() and "extra.csv, row 2, column 'date': bad_date" in err
+    acks = write_csv(tmp_path / "reviews.csv", ["unit", "period", "reviewer", "note"], [["ORG999", "2019-01", "R", "x"]])
+    assert main(["review", str(out), "--acknowledged", str(acks)]) == 1
+    err = capsys.readouterr().err
+    assert "extra.csv, row 2" in err and "ORG999 2019-01 matches no shift" in err

@@ -79,28 +79,45 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
         print(w, file=sys.stderr)
     with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
         print(shifts_frame(run.shifts))
+    _report_rejected_context(run.context)
     return run
+
+
+def _report_rejected_context(context: dict | None) -> bool:
+    """Print every rejected context-log row (file, row, reason); True when there were any."""
+    from tipdrift.context import rejected_lines
+
+    lines = rejected_lines((context or {}).get("rejected", []))
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        print(f"error: {len(lines)} context-log rows rejected: shifts near them may read as unexplained; "
+              f"fix the rows and run again", file=sys.stderr)
+    return bool(lines)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
     params = DriftParams.from_dict({k: getattr(args, k) for k in DRIFT_FLAGS})
-    drift_step(args.table, params, args.out, kind=args.kind, unit=args.unit, date=args.date, category=args.category,
-               context=args.context, as_of=args.as_of, mapping=args.mapping)
-    return 0
+    run = drift_step(args.table, params, args.out, kind=args.kind, unit=args.unit, date=args.date,
+                     category=args.category, context=args.context, as_of=args.as_of, mapping=args.mapping)
+    return 1 if (run.context or {}).get("rejected") else 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from tipdrift.drift import read_shifts
-    from tipdrift.review import format_review, load_reviews, review
+    from tipdrift.review import format_review, load_reviews, review, unmatched_acknowledgements
 
     doc, shifts = read_shifts(args.shifts)
-    result = review(shifts, load_reviews(args.acknowledged) if args.acknowledged else None,
-                    len(doc.get("context_without_shift", [])))
+    reviews = load_reviews(args.acknowledged) if args.acknowledged else None
+    result = review(shifts, reviews, len(doc.get("context_without_shift", [])))
     if args.format == "json":
         print(json.dumps(result, indent=1))
     else:
         print(format_review(result))
-    return 1 if args.strict and result["unexplained_unacknowledged"] else 0
+    for line in unmatched_acknowledgements(shifts, reviews):
+        print(line, file=sys.stderr)
+    bad_context = _report_rejected_context(doc.get("context"))
+    return 1 if bad_context or (args.strict and result["unexplained_unacknowledged"]) else 0
 
 
 def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path) -> Any:

@@ -36,7 +36,7 @@ from tipdrift.params import MONTHS_PER_PERIOD
 from tipdrift.series import POOLED
 from tipdrift.shift import Annotation, SeriesStatus, Shift, UnitShiftRef
 from tipdrift.timeutil import month_index
-from tipdrift.vocab import SUBSTANTIVE_KINDS
+from tipdrift.vocab import CASE_TYPES, HTCDS_CASE_TYPE_ALIASES, SUBSTANTIVE_KINDS
 
 # (lead, lag) in months by event kind: the defaults of methods.md section 8.
 DEFAULT_WINDOWS: dict[str, tuple[int, int]] = {
@@ -68,6 +68,7 @@ def load_context(path: str | Path, known_units: list[str] | None = None, as_of: 
     ev = res.accepted.with_columns(
         pl.col("case_types").str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
             pl.element().filter(pl.element() != "")).alias("case_types"))
+    ev = _reject_unknown_case_types(ev, res, path)
     warnings: list[str] = []
     if known_units is not None:
         known = set(known_units) | {"*"}
@@ -77,6 +78,35 @@ def load_context(path: str | Path, known_units: list[str] | None = None, as_of: 
             warnings.append(f"warning: {src}, row {row}, column 'unit': event {r['event_id']} names unit "
                             f"'{r['unit']}', which appears in no data")
     return ContextLog(events=ev, load=res, warnings=warnings)
+
+
+def _reject_unknown_case_types(ev: pl.DataFrame, res: LoadResult, path: str | Path) -> pl.DataFrame:
+    """Events whose `case_types` name a type outside the vocabulary (or its HTCDS aliases)
+    could never attach to a shift: reject them with file, row and the bad value (in place
+    on `res`, whose counts stay reconciled) and map aliases to their case types."""
+    lookup = {c.casefold(): c for c in CASE_TYPES} | {k.casefold(): v for k, v in HTCDS_CASE_TYPE_ALIASES.items()}
+    mapped = ev.with_columns(pl.col("case_types").list.eval(
+        pl.element().str.to_lowercase().replace_strict(lookup, default=None, return_dtype=pl.String)).alias("__ct"))
+    bad = mapped.filter(pl.col("__ct").list.eval(pl.element().is_null()).list.any().fill_null(False))
+    if bad.height:
+        rows = _rows_by_id(path)
+        rejected = pl.DataFrame([
+            {"source": rows.get(r["event_id"], (str(path), None))[0], "row": rows.get(r["event_id"], (None, None))[1],
+             "record_id": r["event_id"], "column": "case_types", "reason": "unknown_label",
+             "value": ";".join(c for c, m in zip(r["case_types"], r["__ct"]) if m is None)}
+            for r in bad.iter_rows(named=True)], schema=res.rejected.schema)
+        res.rejected = pl.concat([res.rejected, rejected])
+        res.accepted = res.accepted.filter(~pl.col("event_id").is_in(bad.get_column("event_id").implode()))
+        res.summary = {**res.summary, "accepted": res.accepted.height, "rejected": res.rejected.height,
+                       "reasons": dict(sorted(Counter(res.rejected.get_column("reason").to_list()).items()))}
+    return (mapped.filter(~pl.col("event_id").is_in(bad.get_column("event_id").implode()))
+            .with_columns(pl.col("__ct").alias("case_types")).drop("__ct"))
+
+
+def rejected_lines(rejected: list[dict[str, Any]]) -> list[str]:
+    """One line per rejected context row: file, row, column, reason and value."""
+    return [f"error: {r['source']}, row {r['row']}, column '{r['column']}': {r['reason']} ({r['value']!r}); "
+            f"event {r['record_id']} was not used" for r in rejected]
 
 
 def _rows_by_id(path: str | Path) -> dict[str, tuple[str, int]]:

@@ -73,3 +73,13 @@ def format_review(result: dict[str, Any]) -> str:
     lines.append(f"{total} shifts: {summary}; unexplained and not acknowledged: {result['unexplained_unacknowledged']}; "
                  f"context events with no shift: {result['context_without_shift']}")
     return "\n".join(lines)
+
+
+def unmatched_acknowledgements(shifts: list[Shift], reviews: pl.DataFrame | None) -> list[str]:
+    """Warnings for acknowledgements that match no shift (a typo in unit or month would
+    otherwise leave the shift it meant open without a word)."""
+    if reviews is None:
+        return []
+    have = {(s.unit, s.period.isoformat()[:7]) for s in shifts}
+    return [f"warning: acknowledgement by {r['reviewer']} for {r['unit']} {r['month']} matches no shift"
+            for r in reviews.iter_rows(named=True) if (r["unit"], r["month"]) not in have]
