@@ -134,3 +134,24 @@ def test_cli_link_then_attrition(synth_dir: Path, tmp_path: Path, capsys) -> Non
     assert {c["group"] for c in doc["cohorts"]} > {"all"}
     assert doc["rearrest"]["bands"]
     assert main(["attrition", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "x.json")]) == 2
+
+
+def test_no_invented_certainty_at_zero_or_one() -> None:
+    """An estimate of 1 up to rounding (0.9999999999999996) with no standard error, or of 0,
+    with 30 at risk gets an informative one-sided bound, never [0, 1], and no overflow
+    warning. Catches the log-log transform applied at the boundary (it overflowed and
+    printed "100.0% (0.0%-100.0%)")."""
+    import warnings
+
+    from tipdrift.attrition import interval
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi = interval(0.9999999999999996, 0.0, 30)
+        assert hi == 1.0 and 0.85 < lo < 0.9
+        lo, hi = interval(1e-17, float("nan"), 30)
+        assert lo == 0.0 and 0.1 < hi < 0.15
+        lo, hi = interval(0.5, 0.0, 30)  # no standard error: Wilson, not a point
+        assert 0.3 < lo < 0.36 and 0.64 < hi < 0.7
+        lo, hi = interval(0.999999, 1e-12, 40)
+        assert not (lo == 0.0 and hi == 1.0)

@@ -37,19 +37,36 @@ def _z(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha / 2)
 
 
+BOUNDARY = 1e-9  # estimates this close to 0 or 1 are at the boundary (0.9999999999999996 is 1)
+
+
+def wilson(est: float, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval: inside [0, 1] and informative for any n >= 1."""
+    centre = (est + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(est * (1 - est) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
 def interval(est: float, se: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """A (1 - alpha) interval for a probability estimate with standard error `se`."""
+    """A (1 - alpha) interval for a probability estimate with standard error `se`, `n` at
+    risk: log-log transformed; at 0 or 1 the exact one-sided (Clopper-Pearson) bound; where
+    the standard error is missing, zero or the transform degenerates, Wilson's. Never the
+    uninformative [0, 1] around an estimate of 0 or 1."""
     if n <= 0:
         return (float("nan"), float("nan"))
-    if est <= 0:
+    if est <= BOUNDARY:
         return (0.0, float(1 - (alpha / 2) ** (1 / n)))
-    if est >= 1:
+    if est >= 1 - BOUNDARY:
         return (float((alpha / 2) ** (1 / n)), 1.0)
-    if not np.isfinite(se) or se <= 0:
-        se = float(np.sqrt(est * (1 - est) / n))
     z = _z(alpha)
+    if not np.isfinite(se) or se <= 0:
+        return wilson(est, n, z)
     s = se / (est * abs(np.log(est)))
-    return (float(est ** np.exp(z * s)), float(est ** np.exp(-z * s)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo, hi = float(est ** np.exp(z * s)), float(est ** np.exp(-z * s))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or (lo <= 0.0 and hi >= 1.0):
+        return wilson(est, n, z)
+    return (lo, hi)
 
 
 def _cif(time: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
