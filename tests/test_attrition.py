@@ -111,7 +111,7 @@ def test_rearrest_by_sentence_band() -> None:
     t = {r["band"]: r for r in fit.table_.to_dicts()}
     assert t["0-12 months"]["estimate"] == pytest.approx(0.5)
     assert t["60-120 months"]["estimate"] == 0.0
-    assert t["0-12 months"]["rearrested"] == 5
+    assert t["0-12 months"]["rearrested_by_as_of"] == 5
     assert fit.curve_.filter(pl.col("band") == "0-12 months")["rearrested"].max() == pytest.approx(0.5)
 
 
@@ -155,3 +155,28 @@ def test_no_invented_certainty_at_zero_or_one() -> None:
         assert 0.3 < lo < 0.36 and 0.64 < hi < 0.7
         lo, hi = interval(0.999999, 1e-12, 40)
         assert not (lo == 0.0 and hi == 1.0)
+
+
+def test_rearrest_says_what_it_can_see() -> None:
+    """With no later arrest for anyone, re-arrest is not reported as a measured 0%:
+    rearrest_observed is false and the view says so; convicted persons without a sentence
+    have their own band instead of vanishing. Catches exact-looking 0% intervals from a
+    table that cannot show re-arrests, and silently dropped defendants."""
+    import datetime as dt
+
+    import polars as pl
+
+    from tipdrift.attrition import RearrestFitter
+
+    d = dt.date
+    traj = pl.DataFrame({
+        "outcome": ["convicted"] * 8, "disposition_date": [d(2015, 1, 1)] * 8,
+        "sentence_months": [6.0, 6.0, 24.0, 24.0, 130.0, None, None, None],
+        "next_arrest_date": [None] * 8, "arrest_date": [d(2014, 1, 1)] * 8, "filing_date": [d(2014, 2, 1)] * 8,
+    }, schema_overrides={"next_arrest_date": pl.Date})
+    re = RearrestFitter(as_of=d(2020, 1, 1)).fit(traj)
+    doc = re.to_dict()
+    assert doc["rearrest_observed"] is False and doc["arrests_cover_until"] == "2014-01-01"
+    bands = {b["band"]: b for b in doc["bands"]}
+    assert bands["no sentence recorded"]["convicted"] == 3
+    assert sum(b["convicted"] for b in doc["bands"]) == 8

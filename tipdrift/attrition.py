@@ -287,6 +287,12 @@ def _km_at(times: np.ndarray, surv: np.ndarray, se: np.ndarray, x: float) -> tup
     return (0.0, float("nan")) if i < 0 else (1 - float(surv[i]), float(se[i]))
 
 
+def _band(lo: float, hi: float | None) -> pl.Expr:
+    """Sentence months in [lo, hi) (hi None: no upper bound)."""
+    sel = pl.col("sentence_months") >= lo
+    return sel if hi is None else sel & (pl.col("sentence_months") < hi)
+
+
 def _band_label(lo: float, hi: float | None) -> str:
     return f"{int(lo)}+ months" if hi is None else f"{int(lo)}-{int(hi)} months"
 
@@ -308,6 +314,8 @@ class RearrestFitter:
 
     table_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     curve_: pl.DataFrame | None = field(default=None, init=False, repr=False)
+    observed_: bool = field(default=False, init=False, repr=False)
+    arrests_cover_until_: dt.date | None = field(default=None, init=False, repr=False)
 
     def fit(self, trajectories: pl.DataFrame) -> "RearrestFitter":
         as_of = self.as_of or latest_date(trajectories)
@@ -324,37 +332,48 @@ class RearrestFitter:
             .otherwise(_days_to_months(pl.lit(as_of) - pl.col("start"))).clip(lower_bound=0).alias("time"))
         edges = list(self.bands) + [None]
         rows, curve = [], []
-        grid = np.arange(0, self.horizon_months + 1e-9, 3.0)
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            sel = pl.col("sentence_months") >= lo
-            if hi is not None:
-                sel = sel & (pl.col("sentence_months") < hi)
-            g = conv.filter(sel)
-            label = _band_label(lo, hi)
-            n = g.height
-            row = {"band": label, "convicted": n, "rearrested": int(g.get_column("event").sum()) if n else 0}
-            if n and g.get_column("event").any():
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
-                    sf = SurvfuncRight(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int))
-                times, surv, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
-
-                est, s = _km_at(times, surv, se, self.horizon_months)
-                lo_ci, hi_ci = interval(est, s, n, self.alpha)
-                for x in grid:
-                    e, _ = _km_at(times, surv, se, float(x))
-                    curve.append({"band": label, "months": float(x), "rearrested": round(e, 4)})
-            else:
-                est = 0.0
-                lo_ci, hi_ci = interval(0.0, float("nan"), n, self.alpha) if n else (None, None)
-                curve += [{"band": label, "months": float(x), "rearrested": 0.0} for x in grid] if n else []
-            row.update(estimate=round(est, 4), ci_low=None if lo_ci is None else round(lo_ci, 4),
-                       ci_high=None if hi_ci is None else round(hi_ci, 4))
+        groups = [(_band_label(lo, hi), _band(lo, hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+        groups.append(("no sentence recorded", pl.col("sentence_months").is_null()))
+        for label, sel in groups:
+            row, points = self._band_row(conv.filter(sel), label)
             rows.append(row)
+            curve += points
         self.table_ = pl.DataFrame(rows)
         self.curve_ = pl.DataFrame(curve, schema={"band": pl.String, "months": pl.Float64, "rearrested": pl.Float64})
+        # Re-arrest is seen only if the arrests table holds arrests after earlier matters.
+        self.observed_ = bool(trajectories.get_column("next_arrest_date").is_not_null().any())
+        last_arrest = trajectories.get_column("arrest_date").max()
+        self.arrests_cover_until_ = last_arrest
         return self
 
+    def _band_row(self, g: pl.DataFrame, label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """One band's count, re-arrests seen by the as-of date, and the Kaplan-Meier share
+        re-arrested within the horizon with its interval and curve."""
+        grid = np.arange(0, self.horizon_months + 1e-9, 3.0)
+        n = g.height
+        row: dict[str, Any] = {"band": label, "convicted": n,
+                               "rearrested_by_as_of": int(g.get_column("event").sum()) if n else 0}
+        curve = []
+        if n and g.get_column("event").any():
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                sf = SurvfuncRight(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int))
+            times, surv, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
+            est, s = _km_at(times, surv, se, self.horizon_months)
+            lo_ci, hi_ci = interval(est, s, n, self.alpha)
+            curve = [{"band": label, "months": float(x), "rearrested": round(_km_at(times, surv, se, float(x))[0], 4)}
+                     for x in grid]
+        else:
+            est = 0.0
+            lo_ci, hi_ci = interval(0.0, float("nan"), n, self.alpha) if n else (None, None)
+            curve = [{"band": label, "months": float(x), "rearrested": 0.0} for x in grid] if n else []
+        row.update(estimate=round(est, 4), ci_low=None if lo_ci is None else round(lo_ci, 4),
+                   ci_high=None if hi_ci is None else round(hi_ci, 4))
+        return row, curve
+
     def to_dict(self) -> dict[str, Any]:
+        cover = self.arrests_cover_until_
         return {"from": "release" if self.from_release else "conviction", "horizon_months": self.horizon_months,
+                "rearrest_observed": self.observed_,
+                "arrests_cover_until": cover.isoformat() if cover else None,
                 "bands": self.table_.to_dicts(), "curve": self.curve_.to_dicts()}

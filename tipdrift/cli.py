@@ -201,7 +201,9 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
                    tbl_hide_column_data_types=True):
         print(fit.table())
         print(f"Re-arrest within {re.horizon_months:g} months of {'release' if re.from_release else 'conviction'}, "
-              f"by sentence length")
+              f"by sentence length (arrests table covers until {re.arrests_cover_until_})")
+        if not re.observed_:
+            print("no re-arrest observed: the arrests table may not cover later arrests (rearrest_observed: false)")
         print(re.table_)
 
 

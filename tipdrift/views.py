@@ -172,10 +172,16 @@ class TrajectoryView:
         return c.pivot(on="group", index="cohort", values="v").sort("cohort")
 
     def rearrest_table(self) -> pl.DataFrame:
+        """Re-arrest by sentence band, small bands without figures; or, when the arrests
+        table holds no later arrest for anyone, that statement instead of zeros."""
+        if not self.rearrest.observed_:
+            return pl.DataFrame({"re-arrest": ["no re-arrest observed: the arrests table may not cover later arrests"]})
         t = self.params["small_cell"]
         d = self.rearrest.table_
-        d = d.with_columns(pl.when(pl.col("convicted") < t).then(None).otherwise(pl.col("estimate")).alias("estimate"))
-        return suppress_counts(d, ["convicted", "rearrested"], t)
+        small = pl.col("convicted") < t
+        d = d.with_columns(*(pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in ("estimate", "ci_low", "ci_high")))
+        return suppress_counts(d, ["convicted", "rearrested_by_as_of"], t)
 
 
 def trajectory_view(linked: Any, params: dict[str, Any], inputs: list[dict[str, Any]]) -> TrajectoryView:
