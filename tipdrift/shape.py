@@ -3,8 +3,8 @@
 A transition model for a segment's shares: logits at a before t1, at b from t2 on, and
 linear between, against the best single step; a and b are the plug-in shares of the pure
 parts. The transition is called gradual when its likelihood gain over the step beats a
-penalty (BIC for one extra parameter, the transition length: 0.5 log of the segment
-length, on the log-likelihood scale divided by phi) and the
+penalty (AIC for one extra parameter, the transition length: 1 on the log-likelihood
+scale divided by phi; the bootstrap below is what controls calling a step gradual) and the
 95th percentile of the same gain on replicates of the fitted step (a parametric
 bootstrap with the series' noise), so a sharp step with noise is not called gradual.
 """
@@ -86,7 +86,7 @@ def classify(seg: np.ndarray, tau: int, noise: Noise, min_size: int, rng: np.ran
     if not configs or tau < 1 or tau >= L:
         return Shape("step", tau, tau)
     gain, best = _gains(seg[None].astype(float), configs, min_size)
-    if gain[0] / noise.phi <= 0.5 * np.log(L):
+    if gain[0] / noise.phi <= 1.0:
         return Shape("step", tau, tau)
     model = MixModel(seg)
     fitted = np.vstack([np.repeat(_shares(seg[:tau].sum(0))[None], tau, 0),
