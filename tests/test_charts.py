@@ -37,3 +37,19 @@ def test_funnel_leaves_out_small_cohorts() -> None:
         cohorts_shown = {v["cohort"] for v in spec["spec"]["layer"][0]["data"]["values"]} if "spec" in spec else set()
     assert cohorts_shown == {"2015"}
     assert to_svg(funnel_chart(cohorts)).startswith("<svg")
+
+
+def test_volume_shifts_are_marked_on_the_volume_chart(synth_dir: Path) -> None:
+    """A unit's volume shift appears on its volume chart as a rule at its date. Catches a
+    volume chart that ignores the shifts (they were listed in the table only)."""
+    from tipdrift.drift import run_drift
+
+    run = run_drift(synth_dir / "cases.parquet", context=synth_dir / "context_log")
+    vol = next((s for s in run.shifts if s.kind == "volume"), None)
+    if vol is None:
+        import pytest
+
+        pytest.skip("no volume shift in this world")
+    spec = volume_chart(run.series.long, vol.unit, shifts=run.shifts).to_dict()
+    assert vol.period.isoformat() in str(spec) and "volume shift" in str(spec)
+    assert "layer" in spec and "volume shift" not in str(volume_chart(run.series.long, vol.unit).to_dict())

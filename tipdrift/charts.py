@@ -106,13 +106,26 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
     return alt.layer(*layers).properties(width=width, height=height, title=f"Case-type mix: {unit}").resolve_scale(color="independent")
 
 
-def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
-    """Cases per period; periods below the threshold are drawn as suppressed (no value)."""
+def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720,
+                 shifts: list[Shift] | None = None) -> alt.Chart | alt.LayerChart:
+    """Cases per period; periods below the threshold are drawn as suppressed (no value);
+    volume shifts as rules at their date with their interval shaded."""
     d = (long.filter(pl.col("unit") == unit).group_by("period").agg(pl.col("count").sum().alias("cases")).sort("period")
          .with_columns(pl.when(pl.col("cases") < threshold).then(None).otherwise(pl.col("cases")).alias("cases")))
-    return alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
+    bars = alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
         x=alt.X("period:T", title=None), y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
-        tooltip=["period:T", "cases:Q"]).properties(width=width, height=120, title=f"Cases per period: {unit}")
+        tooltip=["period:T", "cases:Q"])
+    vol = [s for s in (shifts or []) if s.unit == unit and s.kind == "volume"]
+    if not vol:
+        return bars.properties(width=width, height=120, title=f"Cases per period: {unit}")
+    marks = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], 1).isoformat(),
+                           "period": s.period.isoformat(), "label": f"volume shift {s.period.isoformat()[:7]} "
+                           f"({s.effect_label()})"} for s in vol])
+    band = alt.Chart(alt.Data(values=_values(marks))).mark_rect(opacity=0.2, color="#868e96").encode(x="start:T",
+                                                                                                     x2="end:T")
+    rule = alt.Chart(alt.Data(values=_values(marks))).mark_rule(strokeWidth=2, color="#212529").encode(
+        x="period:T", tooltip=["label:N"])
+    return alt.layer(bars, band, rule).properties(width=width, height=120, title=f"Cases per period: {unit}")
 
 
 def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
