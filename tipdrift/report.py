@@ -76,11 +76,40 @@ def _failure(kind: str, name: str, exc: Any) -> Exception:
     return ReportError(f"{kind} report ({name}) failed in cell {exc.exec_count}: {exc.ename}: {first}")
 
 
+KERNEL_ATTEMPTS = 3
+
+
+def _execute(kind: str, source: Path, executed: Path, params: dict[str, Any], name: str) -> Any:
+    """papermill with the kernel on loopback TCP. A kernel that fails to start (a port taken
+    between choosing and binding it, or a machine too busy to answer within the start
+    timeout) is an accident of the machine, not of the report: it is retried, twice."""
+    import papermill as pm
+    import zmq
+
+    for attempt in range(1, KERNEL_ATTEMPTS + 1):
+        try:
+            return pm.execute_notebook(str(source), str(executed), parameters=params, kernel_name="python3",
+                                       cwd=str(source.parent), progress_bar=False, log_output=False, start_timeout=180,
+                                       # each kernel its own loopback ports (IPC socket paths collided between
+                                       # concurrent workers); only the kernel's own warnings are silenced
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        except pm.PapermillExecutionError as exc:
+            raise _failure(kind, name, exc) from None
+        except (RuntimeError, zmq.ZMQError) as exc:
+            if attempt == KERNEL_ATTEMPTS or not _kernel_start_failure(exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _kernel_start_failure(exc: BaseException) -> bool:
+    import zmq
+
+    return isinstance(exc, zmq.ZMQError) or "Kernel didn't respond" in str(exc) or "Kernel died" in str(exc)
+
+
 def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebooks: str | Path | None = None,
                keep_notebooks: bool = False) -> Path:
     """Execute the `kind` notebook with `params` and write its HTML page."""
-    import papermill as pm
-
     params = resolve_report_params(kind, params)
     source = (Path(notebooks) if notebooks else notebooks_dir()) / REPORTS[kind]
     if not source.is_file():
@@ -91,16 +120,7 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
     with tempfile.TemporaryDirectory(prefix="tipdrift-nb-") as tmp:
         work = out_html.parent / "_executed" if keep_notebooks else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        try:
-            nb = pm.execute_notebook(str(source), str(work / (out_html.stem + ".ipynb")), parameters=params,
-                                     kernel_name="python3", cwd=str(source.parent), progress_bar=False,
-                                     log_output=False,
-                                     # kernels on loopback TCP, each with its own ports (IPC socket paths can
-                                     # collide between concurrent workers); only the kernel's own warnings are
-                                     # silenced (it warns that loopback TCP is unencrypted), errors still show
-                                     extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        except pm.PapermillExecutionError as exc:
-            raise _failure(kind, out_html.name, exc) from None
+        nb = _execute(kind, source, work / (out_html.stem + ".ipynb"), params, out_html.name)
     title = f"tipdrift {kind} report" + (f": {params['unit']}" if params.get("unit") else "")
     out_html.write_text(render_html(nb, title), encoding="utf-8")
     return out_html
