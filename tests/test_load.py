@@ -216,3 +216,41 @@ def test_the_example_source_and_its_mapping() -> None:
     assert res.summary["unmapped_labels"] == {"case_type": {"Smuggling": 1}}
     assert res.accepted.filter(pl.col("arrest_id") == "X-003")["case_type"].item() == "sexual_exploitation"
     assert res.accepted.filter(pl.col("arrest_id") == "X-001")["arrest_date"].item() == dt.date(2021, 1, 5)
+
+
+def test_id_hygiene(tmp_path) -> None:
+    """Ids are text compared exactly after declared normalisation: 1.0 from a float column
+    reads as 1; NA/null/None are missing (never a shared person); scientific notation and
+    control characters are bad_id; ids equal only after trimming conflict; an infinite or
+    implausible sentence is bad_number. Catches float ids that never match (0 links), a
+    literal 'NA' person linking strangers, and silently merged near-duplicate ids."""
+    import polars as pl
+
+    from tipdrift import load_table
+
+    arrests = pl.DataFrame({
+        "arrest_id": [1.0, 2.0, 3.5, 4.0, 5.0, 6.0],
+        "person_id": ["P1", "NA", "P3", "null", " None ", "P6"],
+        "arrest_date": ["2020-01-01"] * 6, "jurisdiction": ["J"] * 6, "case_type": ["other"] * 6,
+    })
+    arrests.write_parquet(tmp_path / "arrests.parquet")
+    res = load_table("arrests", tmp_path / "arrests.parquet", as_of="2024-12-31")
+    assert res.accepted.get_column("arrest_id").to_list() == ["1", "6"]
+    why = {r["record_id"]: r["reason"] for r in res.rejected.to_dicts()}
+    assert why == {"2": "missing_value", "3.5": "bad_id", "4": "missing_value", "5": "missing_value"}
+
+    path = tmp_path / "dispositions.csv"
+    path.write_text("disposition_id,person_id,disposition_date,outcome,sentence_months\n"
+                    "1.234567890123457e+17,P1,2020-01-01,convicted,12\n"
+                    "D\x002,P2,2020-01-01,convicted,12\n"
+                    "D3,P3,2020-01-01,convicted,inf\n"
+                    "D4,P4,2020-01-01,convicted,5000\n"
+                    "D5,P5,2020-01-01,convicted,24\n"
+                    " D5,P5,2020-01-01,convicted,24\n"
+                    "D6,P6,2020-01-01,convicted,1200\n", encoding="utf-8")
+    res = load_table("dispositions", path, as_of="2024-12-31")
+    reasons = sorted((r["row"], r["reason"]) for r in res.rejected.to_dicts())
+    assert reasons == [(2, "bad_id"), (3, "bad_id"), (4, "bad_number"), (5, "bad_number"),
+                       (6, "conflicting_duplicate_id"), (7, "conflicting_duplicate_id")]
+    assert res.accepted.get_column("disposition_id").to_list() == ["D6"]
+    assert res.summary["accepted"] + res.summary["rejected"] == res.summary["rows"]

@@ -150,6 +150,38 @@ def _conform_columns(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping, sourc
     return raw.with_columns([pl.lit(None, pl.String).alias(c) for c in spec.optional if c not in raw.columns])
 
 
+# Texts that mean "no value" in an id column (compared after trimming, case-insensitively).
+MISSING_ID_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
+_EXPONENT = r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$"
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def _normalise_ids(raw: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """Ids as text compared exactly: integer-valued floats (a Parquet export's 1.0) read as
+    integers; other floats, numbers in scientific notation (an Excel cell's
+    1.234567890123457e+17 has lost digits) and control characters are `bad_id`; missing
+    tokens (NA, null, None, ...) are missing; surrounding spaces are trimmed, and the raw
+    text is kept (`__raw_<col>`) so ids equal only after trimming count as a conflict."""
+    exprs, flags = [], []
+    for c in spec.ids:
+        if c not in raw.columns:
+            continue
+        col = pl.col(c)
+        if raw.schema[c].is_float():
+            whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
+            text = pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+            bad = col.is_not_null() & ~whole
+        else:
+            text = col.cast(pl.String)
+            bad = text.str.strip_chars().str.contains(_EXPONENT)
+        trimmed = text.str.strip_chars()
+        missing = trimmed.str.to_lowercase().is_in(list(MISSING_ID_TOKENS))
+        exprs.append(pl.when(missing).then(None).otherwise(trimmed).alias(c))
+        exprs.append(text.alias(f"__raw_{c}"))
+        flags.append((bad | text.str.contains(_CONTROL)).fill_null(False).alias(f"__bad_{c}"))
+    return raw.with_columns(exprs + flags) if exprs else raw
+
+
 def _typed(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping) -> pl.DataFrame:
     """Typed values (__d_ dates, __v_ labels, __n_ numbers) beside the raw ones."""
     typed: list[pl.Expr] = [_date_expr(c, raw.schema[c], mapping.date_format).alias(f"__d_{c}") for c in spec.dates]
@@ -166,6 +198,7 @@ def _typed(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping) -> pl.DataFrame
 def _row_checks(spec: TableSpec, as_of: dt.date) -> list[tuple[pl.Expr, str, str]]:
     """(condition, reason, column) in priority order; a row gets the first that applies."""
     checks: list[tuple[pl.Expr, str, str]] = [(_blank(c), "missing_value", c) for c in spec.not_null]
+    checks += [(pl.col(f"__bad_{c}"), "bad_id", c) for c in spec.ids]
     for c in spec.dates:
         checks.append((~_blank(c) & pl.col(f"__d_{c}").is_null(), "bad_date", c))
         checks.append((pl.col(f"__d_{c}") < MIN_DATE, "implausible_date", c))
@@ -177,7 +210,9 @@ def _row_checks(spec: TableSpec, as_of: dt.date) -> list[tuple[pl.Expr, str, str
     for c in spec.integers + spec.numbers:
         n = pl.col(f"__n_{c}")
         nan_text = pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase() == "nan"
-        bad = ~_blank(c) & ~nan_text & (n.is_null() | (n < 0))
+        bad = ~_blank(c) & ~nan_text & (n.is_null() | (n < 0) | n.is_infinite())
+        if c in spec.maxima:
+            bad = bad | (n > spec.maxima[c])
         if c in spec.integers:
             bad = bad | (n.is_not_null() & (n != n.floor()))
         checks.append((bad, "bad_number", c))
@@ -197,7 +232,9 @@ def _flag_duplicates(df: pl.DataFrame, spec: TableSpec, extra: list[str]) -> pl.
     """Duplicate ids among rows that passed: exact copies keep the first, conflicts reject all."""
     idc = spec.id_column
     ok = pl.col("__reason").is_null()
-    df = df.with_columns(pl.struct([pl.col(c).cast(pl.String) for c in (*spec.columns, *extra)]).hash(seed=0).alias("__hash"))
+    raw_ids = [f"__raw_{c}" for c in spec.ids if f"__raw_{c}" in df.columns]
+    content = [pl.col(c).cast(pl.String) for c in (*spec.columns, *extra, *raw_ids)]
+    df = df.with_columns(pl.struct(content).hash(seed=0).alias("__hash"))
     df = df.with_columns(pl.col("__hash").filter(ok).n_unique().over(idc).alias("__variants"),
                          pl.col(ROW).filter(ok).min().over(idc).alias("__first_ok_row"))
     conflict = ok & (pl.col("__variants") > 1)
@@ -264,8 +301,8 @@ def load_table(
     mapping = (mapping or Mapping()).for_table(kind)
     as_of_date = dt.date.fromisoformat(str(as_of)) if as_of is not None and not isinstance(as_of, dt.date) else (as_of or dt.date.today())
     source = str(path)
-    raw = _conform_columns(read_raw(path)[0], spec, mapping, source, kind)
-    extra = [c for c in raw.columns if c not in spec.columns and c != ROW]
+    raw = _normalise_ids(_conform_columns(read_raw(path)[0], spec, mapping, source, kind), spec)
+    extra = [c for c in raw.columns if c not in spec.columns and c != ROW and not c.startswith("__")]
     df = _flag_duplicates(_with_reasons(_typed(raw, spec, mapping), _row_checks(spec, as_of_date)), spec, extra)
     bad = df.filter(pl.col("__reason").is_not_null())
     rejected = _rejected_rows(bad, spec, source)

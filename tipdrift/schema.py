@@ -26,10 +26,17 @@ class TableSpec:
     numbers: tuple[str, ...] = ()
     # (earlier, later): a row where later < earlier is rejected
     date_order: tuple[tuple[str, str], ...] = ()
+    # largest plausible value of a number column (larger, or infinite, is bad_number)
+    maxima: dict[str, float] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Identifier columns: compared as text, exactly, after declared normalisation."""
+        return tuple(c for c in self.columns if c.endswith("_id"))
 
 
 ARRESTS = TableSpec(
@@ -58,6 +65,7 @@ DISPOSITIONS = TableSpec(
     required=("disposition_id", "person_id", "disposition_date", "outcome"),
     optional=("prosecution_id", "sentence_months"),
     dates=("disposition_date",),
+    maxima={"sentence_months": 1200.0},  # 100 years: longer is a code (life, death), not months
     not_null=("disposition_id", "person_id", "disposition_date", "outcome"),
     vocab={"outcome": OUTCOMES},
     numbers=("sentence_months",),
