@@ -40,3 +40,22 @@ def test_every_command_has_help() -> None:
     for name in sub.choices:
         proc = subprocess.run([sys.executable, "-m", "tipdrift.cli", name, "--help"], capture_output=True, text=True, cwd=REPO)
         assert proc.returncode == 0 and "usage:" in proc.stdout, name
+
+
+def test_a_link_step_that_links_almost_nothing_warns(tmp_path, capsys) -> None:
+    """Tables whose person ids share nothing link nothing: the command says so and names
+    likely causes instead of reporting 0% prosecuted as a finding. Catches a silent 0 links."""
+    from conftest import write_csv
+    from tipdrift.cli import main
+
+    a = write_csv(tmp_path / "a.csv", ["arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"],
+                  [[f"A{i}", f"P{i}", "2020-01-01", "J", "other"] for i in range(20)])
+    p = write_csv(tmp_path / "p.csv", ["prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"],
+                  [[f"F{i}", f"X{i}", "2020-02-01", "J", "other"] for i in range(20)])
+    d = write_csv(tmp_path / "d.csv", ["disposition_id", "person_id", "disposition_date", "outcome"],
+                  [[f"D{i}", f"X{i}", "2020-05-01", "convicted"] for i in range(20)])
+    assert main(["link", "--arrests", str(a), "--prosecutions", str(p), "--dispositions", str(d),
+                 "--out", str(tmp_path / "out"), "--as-of", "2024-12-31"]) == 0
+    err = capsys.readouterr().err
+    assert "arrest -> prosecution linked only 0.0%" in err and "share person ids" in err
+    assert "prosecution -> disposition linked only" not in err

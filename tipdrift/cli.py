@@ -128,6 +128,11 @@ def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path)
     res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months)
     written = res.write(out)
     _print_link_summary(res.summary)
+    for name, c in res.summary["links"].items():
+        if c["link_rate"] is not None and c["link_rate"] < 0.10:
+            print(f"warning: {name.replace('_', ' -> ')} linked only {c['link_rate']:.1%} of records: do the tables "
+                  f"share person ids (the same values, the same format: '1' is not '1.0' or 'P0001'), and do the "
+                  f"keys name records in this extract?", file=sys.stderr)
     for k, v in written.items():
         print(f"{k:<13} {v}")
     return res
