@@ -53,3 +53,29 @@ def test_volume_shifts_are_marked_on_the_volume_chart(synth_dir: Path) -> None:
     spec = volume_chart(run.series.long, vol.unit, shifts=run.shifts).to_dict()
     assert vol.period.isoformat() in str(spec) and "volume shift" in str(spec)
     assert "layer" in spec and "volume shift" not in str(volume_chart(run.series.long, vol.unit).to_dict())
+
+
+def test_a_case_type_has_the_same_colour_in_every_chart() -> None:
+    """The colour of a case type does not depend on which categories a unit has: two mix
+    charts with different category sets give forced_marriage the same colour, and
+    not_trafficking is not the suppression grey. Catches colours assigned by position."""
+    import datetime as dt
+
+    from tipdrift.charts import SUPPRESSED_COLOUR
+
+    def spec(cats: list[str]) -> dict:
+        rows = [{"unit": "U", "period": dt.date(2020, m, 1), "category": c, "count": 50}
+                for m in range(1, 4) for c in cats]
+        return mix_chart(pl.DataFrame(rows), "U").to_dict()
+
+    def colour(sp: dict, cat: str) -> str:
+        scale = next(layer["encoding"]["color"]["scale"] for layer in sp["layer"] if "scale" in layer["encoding"]["color"])
+        return scale["range"][scale["domain"].index(cat)]
+
+    a = spec(["forced_marriage", "not_trafficking"])
+    b = spec(["forced_labour", "sexual_exploitation", "forced_marriage", "other", "not_trafficking"])
+    assert colour(a, "forced_marriage") == colour(b, "forced_marriage")
+    nt = colour(a, "not_trafficking")
+    assert nt == colour(b, "not_trafficking") != SUPPRESSED_COLOUR
+    r, g, b_ = (int(nt[i:i + 2], 16) for i in (1, 3, 5))
+    assert max(r, g, b_) - min(r, g, b_) > 24  # a hue, not a grey that reads as suppression

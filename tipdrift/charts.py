@@ -43,7 +43,14 @@ from tipdrift.timeutil import add_months
 from tipdrift.vocab import CASE_TYPES
 
 SUPPRESSED = "suppressed (<{t} per cell)"
-CATEGORY_COLOURS = ["#4c6ef5", "#f59f00", "#e64980", "#12b886", "#7950f2", "#868e96", "#15aabf", "#fab005"]
+# One colour per case type, the same in every report and notebook (never assigned by which
+# categories happen to be present); not_trafficking is a hue, not the grey of suppression.
+CASE_TYPE_COLOURS: dict[str, str] = {
+    "forced_labour": "#4c6ef5", "sexual_exploitation": "#f59f00", "labour_and_sexual": "#e64980",
+    "forced_marriage": "#12b886", "other": "#7950f2", "not_trafficking": "#8d6e63",
+}
+EXTRA_COLOURS = ["#15aabf", "#fab005", "#a9e34b", "#862e9c"]  # labels outside the vocabulary, in sorted order
+SUPPRESSED_COLOUR = "#ced4da"
 STATUS_COLOURS = {"explained": "#2b8a3e", "artifact_compatible": "#e67700", "unexplained": "#c92a2a"}
 
 
@@ -66,6 +73,17 @@ def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD
             .select("period", "category", "share", "order").sort("period", "order"))
 
 
+def category_scale(present: list[str], suppressed: str) -> tuple[list[str], list[str]]:
+    """Domain and colours for the categories present: each case type its fixed colour,
+    other labels the extra colours in sorted order, suppressed cells grey."""
+    extra = sorted(c for c in present if c not in CASE_TYPE_COLOURS and c != suppressed)
+    domain = [c for c in CASE_TYPES if c in present] + extra
+    palette = [CASE_TYPE_COLOURS.get(c) or EXTRA_COLOURS[extra.index(c) % len(EXTRA_COLOURS)] for c in domain]
+    if suppressed in present:
+        domain, palette = domain + [suppressed], palette + [SUPPRESSED_COLOUR]
+    return domain, palette
+
+
 def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
               events: list[dict[str, Any]] | None = None, threshold: int = DEFAULT_THRESHOLD,
               width: int = 720, height: int = 260) -> alt.LayerChart:
@@ -74,10 +92,7 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
     shares = mix_shares(long, unit, threshold)
     present = shares.get_column("category").unique().to_list()
     suppressed = SUPPRESSED.format(t=threshold)
-    domain = [c for c in CASE_TYPES if c in present] + sorted(c for c in present if c not in CASE_TYPES and c != suppressed)
-    palette = CATEGORY_COLOURS[: len(domain)]
-    if suppressed in present:
-        domain, palette = domain + [suppressed], palette + ["#ced4da"]
+    domain, palette = category_scale(present, suppressed)
     base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after").encode(
         x=alt.X("period:T", title=None),
         y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
