@@ -239,3 +239,14 @@ def test_provenance_shows_no_absolute_paths(drift_pages: Path) -> None:
     for page in list(drift_pages.glob("drift_*.html"))[:3] + [drift_pages / "index.html"]:
         text = page.read_text()
         assert str(drift_pages.parent) not in text, page.name
+
+
+def test_each_drift_page_says_what_data_it_holds(drift_pages: Path) -> None:
+    """A 'Data' section with rows read, rejected by reason, the as-of date and how it was
+    set, and the units not tested and why. Catches a report that shows figures without
+    saying what they rest on (a unit too short to test read as 'no significant shift')."""
+    parser = _Tables()
+    parser.feed((drift_pages / "drift_pooled.html").read_text())
+    text = " ".join(c for k, v in parser.cells.items() if k.startswith("Data") for c in v)
+    assert "cases.parquet: rows read" in text and "rejected, by reason" in text
+    assert "2024-12-31 (given)" in text and "units not tested" in text

@@ -60,13 +60,15 @@ class DriftRun:
     context: dict[str, Any] | None = None  # the document's "context" section
     events: pl.DataFrame | None = None  # accepted context events
     without_shift: list[dict[str, Any]] = field(default_factory=list)
+    as_of_source: str = "given"  # or "latest <date column> in the table"
 
     def parameters(self) -> dict[str, Any]:
         p, s = self.params, self.series
         return {"kind": self.table.kind, "unit": self.table.unit, "date": self.table.date,
                 "category": self.table.category, "freq": p.freq, "penalty": p.penalty, "min_size": p.segment,
                 "alpha": p.alpha, "n_boot": p.n_boot, "seed": p.seed, "pooled": p.pooled,
-                "as_of": self.as_of.isoformat() if self.as_of else None, "reporting_lag": p.reporting_lag,
+                "as_of": self.as_of.isoformat() if self.as_of else None, "as_of_source": self.as_of_source,
+                "reporting_lag": p.reporting_lag,
                 "last_period_analysed": s.last_period.isoformat(),
                 "censored_from": s.censored_from.isoformat() if s.censored_from else None,
                 "categories": s.categories, "max_boot": p.max_boot, "volume": p.volume,
@@ -117,7 +119,7 @@ class DriftRun:
                    statuses=[SeriesStatus.from_json(s) for s in doc["series"]],
                    shifts=[Shift.from_json(s) for s in doc["shifts"]], family=doc.get("tested_candidates", {}),
                    inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
-                   without_shift=doc.get("context_without_shift", []))
+                   without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"))
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
@@ -176,6 +178,7 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
         mapping = Mapping.from_yaml(mapping)
     choice = choose_table(table, mapping, kind, unit, date, category)
     as_of_date = parse_date(as_of, "as_of")
+    as_of_source = "given" if as_of_date else f"latest {choice.date} in the table"
     loaded = load_table(choice.kind, table, mapping=mapping, as_of=as_of_date or dt.date.today())
     df = loaded.accepted
     if as_of_date is None and choice.date in df.columns:
@@ -185,7 +188,7 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
     det = DriftDetector(params).fit(series)
     run = DriftRun(params=params, table=choice, as_of=as_of_date, series=series, statuses=det.statuses_,
                    shifts=det.shifts_, family=det.family_, inputs=[input_record(table, loaded.summary)],
-                   version=version(), loaded=loaded)
+                   version=version(), loaded=loaded, as_of_source=as_of_source)
     _decompose_pooled(run)
     if context is not None:
         attach_log(run, context)

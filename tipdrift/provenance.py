@@ -38,7 +38,8 @@ def input_record(path: str | Path, summary: dict[str, Any] | None = None) -> dic
     """{path, sha256, rows[, accepted, rejected]} of one input file."""
     out: dict[str, Any] = {"path": str(path), "sha256": sha256_of(path)}
     if summary is not None:
-        out.update(rows=summary["rows"], accepted=summary["accepted"], rejected=summary["rejected"])
+        out.update(rows=summary["rows"], accepted=summary["accepted"], rejected=summary["rejected"],
+                   reasons=summary.get("reasons", {}))
     else:
         out["rows"] = count_rows(path)
     return out

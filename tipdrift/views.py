@@ -61,6 +61,12 @@ class DriftView:
     context_without_shift: list[dict[str, Any]] = field(default_factory=list)
     series_status: str = "analysed"
     series_reason: str | None = None
+    data: list[tuple[str, str]] = field(default_factory=list)
+
+    def data_table(self) -> pl.DataFrame:
+        """What the report holds: rows read, accepted and rejected by reason, the as-of date
+        and how it was set, the periods analysed, and the units not tested and why."""
+        return pl.DataFrame(self.data, schema=["what", "value"], orient="row")
 
     def shifts_table(self) -> pl.DataFrame:
         rows = []
@@ -111,6 +117,27 @@ def _unit_events(run: Any, unit: str, shifts: list[Shift], start: str, end: str)
             for e in ev.select("event_id", "unit", "date", "kind", "description").to_dicts()]
 
 
+def _data_rows(run: Any) -> list[tuple[str, str]]:
+    """The data section of a drift report (aggregates only)."""
+    from pathlib import Path
+
+    rows = []
+    for i in run.inputs:
+        reasons = ", ".join(f"{k} {v}" for k, v in i.get("reasons", {}).items()) or "none"
+        rows += [(f"{Path(i['path']).name}: rows read", str(i["rows"])),
+                 ("accepted", str(i.get("accepted", ""))), ("rejected, by reason", f"{i.get('rejected', '')} ({reasons})")]
+    rows.append(("as of", f"{run.as_of.isoformat() if run.as_of else ''} ({run.as_of_source})"))
+    s = run.series
+    rows.append(("periods analysed", f"{s.first_period.isoformat()} to {s.last_period.isoformat()} by {s.freq}"
+                 + (f"; from {s.censored_from.isoformat()} excluded (reporting lag)" if s.censored_from else "")))
+    untested = [f"{x.unit}: {x.status} ({x.reason})" for x in run.statuses if x.status != "analysed"]
+    rows.append(("units not tested", "; ".join(untested) or "none"))
+    if run.context is not None:
+        rej = len(run.context.get("rejected", []))
+        rows.append(("context events rejected", str(rej)))
+    return rows
+
+
 def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
     """What the drift report shows for `params["unit"]`, from a finished `DriftRun`."""
     units = run.units()
@@ -122,9 +149,11 @@ def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
             "inputs": run.inputs, "parameters": {k: v for k, v in params.items() if k != "run_dir"}}
     cws = [e for e in run.without_shift if e["unit"] in (params["unit"], "*")]
     st = next(x for x in run.statuses if x.unit == params["unit"])
+    data = _data_rows(run)
     return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
                      events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
-                     provenance=prov, context_without_shift=cws, series_status=st.status, series_reason=st.reason)
+                     provenance=prov, context_without_shift=cws, series_status=st.status, series_reason=st.reason,
+                     data=data)
 
 
 @dataclass
