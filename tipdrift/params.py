@@ -57,18 +57,26 @@ class _Params:
 
     @classmethod
     def from_yaml(cls: type[P], path: str | Path) -> P:
-        import yaml
-
-        p = Path(path)
-        if not p.is_file():
-            raise InputFileError(str(p), "parameter file not found")
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise InputFileError(str(p), "parameter file must be a mapping of name: value")
-        return cls.from_dict(data)
+        return cls.from_dict(read_yaml_mapping(path))
 
     def replace(self: P, **changes: Any) -> P:
         return dataclasses.replace(self, **changes).validate()  # type: ignore[type-var]
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML (or JSON) file of name: value pairs, with one clear error for anything else."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(str(p), "parameter file not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(p), f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise InputFileError(str(p), "parameter file must be a mapping of name: value")
+    return data
 
 
 def parse_penalty(value: str | float) -> str | float:

@@ -21,7 +21,7 @@ from typing import Any
 
 from tipdrift.errors import InputFileError, ParameterError, ReportError
 from tipdrift.pages import index_html, page
-from tipdrift.params import resolve_report_params
+from tipdrift.params import read_yaml_mapping, resolve_report_params
 
 REPORTS = {"drift": "drift_report.ipynb", "trajectories": "trajectory_report.ipynb"}
 PATH_KEYS = ("data_dir", "context_dir", "run_dir", "linked_dir")
@@ -37,17 +37,7 @@ def notebooks_dir() -> Path:
 
 def parse_param_args(pairs: list[str], params_file: str | None = None) -> dict[str, Any]:
     """`key=value` pairs and an optional YAML file (the pairs win)."""
-    out: dict[str, Any] = {}
-    if params_file:
-        import yaml
-
-        p = Path(params_file)
-        if not p.is_file():
-            raise InputFileError(str(p), "params file not found")
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise InputFileError(str(p), "params file must be a mapping of name: value")
-        out.update(data)
+    out: dict[str, Any] = dict(read_yaml_mapping(params_file)) if params_file else {}
     for pair in pairs:
         if "=" not in pair:
             raise ParameterError(f"--param takes key=value, not '{pair}'")
