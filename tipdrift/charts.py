@@ -195,7 +195,8 @@ def duration_chart(durations: pl.DataFrame, width: int = 520) -> alt.Chart:
 def decomposition_chart(decomposition: Decomposition, width: int = 360) -> alt.Chart:
     """The four parts of a pooled share change (within, unit mix, entering, leaving)."""
     parts = ["within", "unit_mix", "entering", "leaving"]
-    d = pl.DataFrame([{"part": p.replace("_", " "), "change": float(getattr(decomposition, p) or 0.0)} for p in parts])
+    d = pl.DataFrame([{"part": p.replace("_", " "), "change": round(float(getattr(decomposition, p) or 0.0), 6)}
+                      for p in parts])
     return alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
         x=alt.X("part:N", sort=[p.replace("_", " ") for p in parts], title=None),
         y=alt.Y("change:Q", axis=alt.Axis(format="+.1%"), title=f"change in share of {decomposition.category}"),

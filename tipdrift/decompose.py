@@ -78,7 +78,7 @@ def shift_windows(periods: list[dt.date], shift: Shift, min_size: int) -> Window
 def _weights_shares(win: pl.DataFrame, category: str) -> tuple[dict[str, float], dict[str, float]]:
     per = win.group_by("unit").agg(pl.col("count").sum().alias("n"),
                                    pl.col("count").filter(pl.col("category") == category).sum().alias("k"))
-    per = per.filter(pl.col("n") > 0)
+    per = per.filter(pl.col("n") > 0).sort("unit")  # a fixed order: sums of floats give the same bits every run
     total = per.get_column("n").sum()
     return ({u: n / total for u, n in zip(per["unit"], per["n"])},
             {u: k / n for u, n, k in zip(per["unit"], per["n"], per["k"])})
@@ -150,7 +150,7 @@ def decompose_pooled_volume(series: CountSeries, shift: Shift, min_size: int = 6
     n1 = max(1, sum(1 for p in periods if win.w1_start <= p < win.after_last))
 
     def per_unit(start: dt.date, end: dt.date, n: int) -> dict[str, float]:
-        totals = _window(series.long, start, end).group_by("unit").agg(pl.col("count").sum())
+        totals = _window(series.long, start, end).group_by("unit").agg(pl.col("count").sum()).sort("unit")
         return {u: c / n for u, c in totals.iter_rows() if c > 0}
 
     v0, v1 = per_unit(win.start, win.w0_end, n0), per_unit(win.w1_start, win.after_last, n1)
