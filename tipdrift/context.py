@@ -214,14 +214,14 @@ def chance_rates(shifts: list[Shift], events: pl.DataFrame, spans: dict[str, tup
     return out
 
 
-def unit_shifts_near(shifts: list[Shift], margin_months: int = 3) -> None:
+def unit_shifts_near(shifts: list[Shift], margin_months: int = 3, freq: str = "month") -> None:
     """For each pooled shift, the unit-level shifts of the same kind whose date falls within
     its interval widened by `margin_months`: what a pooled change is made of, with each
     unit shift's own status and recorded events (in place, as `unit_shifts`)."""
     for p in shifts:
         if p.unit != POOLED:
             continue
-        lo, hi = (month_index(x) for x in p.ci)
+        lo, hi = span_months(p, freq)
         p.unit_shifts = [UnitShiftRef(s.unit, s.period, s.status, [a.event_id for a in s.annotations])
                          for s in shifts
                          if s.unit != POOLED and s.kind == p.kind
@@ -263,7 +263,7 @@ def annotate(shifts: list[Shift], statuses: list[SeriesStatus], context: str | P
     log = load_context(context, known_units=[s.unit for s in statuses if s.unit != POOLED])
     ev = log.events
     attach_context(shifts, ev, windows, freq)
-    unit_shifts_near(shifts, margin_months=max(3, MONTHS_PER_PERIOD[freq]))
+    unit_shifts_near(shifts, margin_months=max(3, MONTHS_PER_PERIOD[freq]), freq=freq)
     spans = {s.unit: (s.first_period, s.last_period) for s in statuses}
     for s, c in zip(shifts, chance_rates(shifts, ev, spans, windows, seed=seed, freq=freq)):
         s.chance_rate, s.annotated = c, True

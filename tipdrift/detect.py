@@ -1,11 +1,12 @@
 """Change points in case-type mixes and volumes, with honest significance and intervals.
 
 Per series (methods.md sections 2-5):
-1. overdispersion phi from Pearson X^2/df within segments (first within fixed blocks,
-   then within the fitted segments), floored at 1; the cost is divided by phi;
+1. overdispersion phi from Pearson X^2/df (first over the whole series, then within the
+   fitted segments), floored at 1; the cost is divided by phi;
 2. search: PELT (`tipdrift.search`) with jump=1 and a minimum segment length proposes
    candidate change points;
-3. each candidate is tested on the segment between its neighbours (`tipdrift.inference`).
+3. each candidate is tested on the segment between its neighbours (`tipdrift.inference`)
+   against a null simulated with that segment's own noise (phi and serial dependence).
 
 Across units (section 14): the false-discovery family is every candidate tested, over
 all units of the fit, per kind (mix, volume): the search's candidates, and for a series
@@ -328,9 +329,10 @@ def make_shift(unit: str, kind: str, periods: list, y: np.ndarray, categories: l
     """A typed Shift from a located change point and its unit's periods and counts."""
     s, e = loc.segment
     t1, t2 = loc.transition or (loc.index, loc.index)
-    # before and after: the pure parts on either side of the change (for a step, of its date)
-    before, after, effect = _effect(kind, y[s:t1] if t1 > s else y[s:loc.index], y[t2 + (t2 > t1):e]
-                                    if loc.shape == "gradual" else y[loc.index:e], categories)
+    # before and after: the pure parts either side of the change (a step's t1 = t2 = its date;
+    # a gradual change's transition periods [t1, t2] belong to neither side)
+    after_start = t2 + 1 if loc.shape == "gradual" else t2
+    before, after, effect = _effect(kind, y[s:t1], y[after_start:e], categories)
     effect.ci = loc.effect_ci
     return Shift(unit=unit, kind=kind, index=loc.index, segment_index=loc.segment, ci_index=loc.ci_index,
                  period=periods[loc.index], segment=(periods[s], periods[e - 1]),

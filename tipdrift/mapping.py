@@ -29,6 +29,18 @@ from tipdrift.errors import InputFileError
 _KEYS = {"columns", "labels", "date_format"}
 
 
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The parsed content of a YAML (or JSON) file, with one clear error when it is missing
+    or not valid; an empty file reads as {}."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(str(p), f"{what} not found")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(p), f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+
 @dataclass
 class Mapping:
     """Column renames (source -> canonical), label maps per column, optional date format."""
@@ -69,14 +81,7 @@ class Mapping:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "Mapping":
-        p = Path(path)
-        if not p.is_file():
-            raise InputFileError(str(p), "mapping file not found")
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise InputFileError(str(p), f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
-        return cls.from_dict(data or {}, str(p))
+        return cls.from_dict(read_yaml(path, "mapping file"), str(path))
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True)

@@ -65,17 +65,11 @@ class _Params:
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     """A YAML (or JSON) file of name: value pairs, with one clear error for anything else."""
-    import yaml
+    from tipdrift.mapping import read_yaml
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(str(p), "parameter file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputFileError(str(p), f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path, "parameter file")
     if not isinstance(data, dict):
-        raise InputFileError(str(p), "parameter file must be a mapping of name: value")
+        raise InputFileError(str(path), "parameter file must be a mapping of name: value")
     return data
 
 

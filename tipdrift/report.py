@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from tipdrift.errors import InputFileError, ParameterError, ReportError
-from tipdrift.pages import index_html, page
+from tipdrift.pages import PATH_PARAMS, index_html, page
 from tipdrift.params import read_yaml_mapping, resolve_report_params
 
 REPORTS = {"drift": "drift_report.ipynb", "trajectories": "trajectory_report.ipynb"}
-PATH_KEYS = ("data_dir", "context_dir", "run_dir", "linked_dir")
 
 
 def notebooks_dir() -> Path:
@@ -104,7 +103,7 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
     source = (Path(notebooks) if notebooks else notebooks_dir()) / REPORTS[kind]
     if not source.is_file():
         raise InputFileError(str(source), "report notebook not found")
-    params.update({k: str(Path(params[k]).resolve()) for k in PATH_KEYS if params.get(k)})
+    params.update({k: str(Path(params[k]).resolve()) for k in PATH_PARAMS if params.get(k)})
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tipdrift-nb-") as tmp:
