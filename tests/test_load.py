@@ -254,3 +254,97 @@ def test_id_hygiene(tmp_path) -> None:
                        (6, "conflicting_duplicate_id"), (7, "conflicting_duplicate_id")]
     assert res.accepted.get_column("disposition_id").to_list() == ["D6"]
     assert res.summary["accepted"] + res.summary["rejected"] == res.summary["rows"]
+
+
+HEAD = "arrest_id,person_id,arrest_date,jurisdiction,case_type"
+ROW1 = "A1,P1,2020-01-05,J01,other"
+
+
+@pytest.mark.parametrize("name,data", [
+    ("utf16_bom", ("\ufeff" + HEAD + "\n" + ROW1 + "\n").encode("utf-16-le")),
+    ("utf16_be_bom", (HEAD + "\n" + ROW1 + "\n").encode("utf-16")),
+    ("semicolon", (HEAD.replace(",", ";") + "\n" + ROW1.replace(",", ";") + "\n").encode()),
+    ("tab", (HEAD.replace(",", "\t") + "\n" + ROW1.replace(",", "\t") + "\n").encode()),
+    ("invisible_header", ("\u200b" + HEAD.replace("jurisdiction", "jurisdiction\u00a0") + "\n" + ROW1 + "\n").encode()),
+])
+def test_files_read_correctly_when_unambiguous(tmp_path: Path, name: str, data: bytes) -> None:
+    """UTF-16 with a byte-order mark, ';' or tab delimiters (a header without commas), and
+    invisible characters around column names are read as meant. Catches a garbled column
+    list, 'missing column' for a delimiter, and a column that differs by a zero-width space."""
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(data)
+    res = load_table("arrests", path, as_of=AS_OF)
+    assert res.accepted.select("arrest_id", "jurisdiction").row(0) == ("A1", "J01"), name
+
+
+@pytest.mark.parametrize("name,data,match", [
+    ("binary", bytes(range(256)) * 8, "not a text file"),
+    ("utf16_no_bom", (HEAD + "\n" + ROW1 + "\n").encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
+    ("duplicate_header", (HEAD + ",case_type\n" + ROW1 + ",other\n").encode(), "column 'case_type': appears twice"),
+    ("pipe", (HEAD.replace(",", "|") + "\n" + ROW1.replace(",", "|") + "\n").encode(), "delimited by"),
+    ("invisible_in_message", ("arrest_id,person_id,arrest\u200bdate,jurisdiction,case_type\n" + ROW1 + "\n").encode(),
+     r"arrest\\u200bdate"),
+])
+def test_unreadable_files_get_one_line_naming_the_cause(tmp_path: Path, name: str, data: bytes, match: str) -> None:
+    """Binary content, UTF-16 without a mark, a duplicated header and an undetected
+    delimiter each stop with one line naming the likely cause; invisible characters in a
+    message are spelled out. Catches 'has a header but no rows' for a binary file, a
+    silently renamed duplicate column, and messages that show two equal-looking names."""
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputFileError, match=match) as info:
+        load_table("arrests", path, as_of=AS_OF)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_excel_sheet_by_name_or_position(tmp_path: Path) -> None:
+    """Data on a second sheet: the default names the sheets and how to choose; `sheet:` by
+    name or position reads it. Catches 'file is empty' for a workbook with a cover sheet."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "About"
+    ws = wb.create_sheet("Data")
+    ws.append(HEAD.split(","))
+    ws.append(ROW1.split(","))
+    wb.save(tmp_path / "a.xlsx")
+    with pytest.raises(InputFileError, match=r"first sheet 'About' is empty; the workbook has sheets \['About', 'Data'\]"):
+        load_table("arrests", tmp_path / "a.xlsx", as_of=AS_OF)
+    for sheet in ("Data", 2):
+        res = load_table("arrests", tmp_path / "a.xlsx", mapping=Mapping(sheet=sheet), as_of=AS_OF)
+        assert res.accepted.get_column("arrest_id").to_list() == ["A1"], sheet
+    with pytest.raises(InputFileError, match="no sheet 'Dta'"):
+        load_table("arrests", tmp_path / "a.xlsx", mapping=Mapping(sheet="Dta"), as_of=AS_OF)
+
+
+def test_declared_delimiter_and_encoding(tmp_path: Path) -> None:
+    """A pipe-delimited cp1252 file reads with delimiter and encoding in the mapping."""
+    path = tmp_path / "a.csv"
+    path.write_bytes((HEAD.replace(",", "|") + "\n" + "A1|P1|2020-01-05|Jé|other\n").encode("cp1252"))
+    res = load_table("arrests", path, mapping=Mapping(delimiter="|", encoding="cp1252"), as_of=AS_OF)
+    assert res.accepted.get_column("jurisdiction").to_list() == ["Jé"]
+
+
+def test_dates_keep_their_precision(tmp_path: Path) -> None:
+    """Year-only and month-only values are kept at their precision, dated by the first day
+    of their interval; a day-precision column says day. Catches an invented day read as
+    exact, and a year-only value rejected as bad_date."""
+    path = write_csv(tmp_path / "d.csv", ["disposition_id", "person_id", "disposition_date", "outcome"],
+                     [["D1", "P1", "2014", "convicted"], ["D2", "P2", "2014-03", "convicted"],
+                      ["D3", "P3", "2014-03-09", "convicted"], ["D4", "P4", "2014-13", "convicted"]])
+    res = load_table("dispositions", path, as_of=AS_OF)
+    got = res.accepted.select("disposition_date", "disposition_date_precision").rows()
+    assert got == [(dt.date(2014, 1, 1), "year"), (dt.date(2014, 3, 1), "month"), (dt.date(2014, 3, 9), "day")]
+    assert res.rejected.get_column("reason").to_list() == ["bad_date"]
+    res = load_table("dispositions", path.with_name("d.csv"), mapping=Mapping(date_format="%Y"), as_of=AS_OF)
+    assert res.accepted.get_column("disposition_date_precision").to_list() == ["year"]
+
+
+def test_date_order_compares_intervals(tmp_path: Path) -> None:
+    """A case closed in 2014 (year only) is not before one opened 2014-03-09; one closed in
+    2013 is. Catches 1 January invented for the year and the row wrongly rejected."""
+    path = write_csv(tmp_path / "c.csv", ["case_id", "org_id", "opened_date", "closed_date", "case_type"],
+                     [["C1", "O", "2014-03-09", "2014", "other"], ["C2", "O", "2014-03-09", "2013", "other"]])
+    res = load_table("cases", path, as_of=AS_OF)
+    assert res.accepted.get_column("case_id").to_list() == ["C1"]
+    assert res.rejected.get_column("reason").to_list() == ["date_order"]

@@ -48,6 +48,7 @@ SUPPRESSED = "suppressed (<{t} per cell)"
 CASE_TYPE_COLOURS: dict[str, str] = {
     "forced_labour": "#4c6ef5", "sexual_exploitation": "#f59f00", "labour_and_sexual": "#e64980",
     "forced_marriage": "#12b886", "other": "#7950f2", "not_trafficking": "#8d6e63",
+    "unknown": "#495057",  # type not recorded: a dark neutral, distinct from the light grey of suppression
 }
 EXTRA_COLOURS = ["#15aabf", "#fab005", "#a9e34b", "#862e9c"]  # labels outside the vocabulary, in sorted order
 SUPPRESSED_COLOUR = "#ced4da"

@@ -13,21 +13,25 @@ from typing import Any, Callable, Sequence
 
 import polars as pl
 
-from tipdrift.errors import InputFileError, ParameterError, ReportError
+from tipdrift.errors import DataError, InputFileError, ParameterError, ReportError, visible
 from tipdrift.load import find_table
 from tipdrift.params import FREQS, OUTCOME_ORIGINS, REPORT_KINDS, DriftParams, TrajectoryParams
 
 TABLE_FILES = ("arrests", "prosecutions", "dispositions", "cases")
 
 
-def _print_load_summary(s: dict) -> None:
+def _print_load_summary(s: dict, notes: bool = False) -> None:
     reasons = ", ".join(f"{k}={v}" for k, v in s["reasons"].items()) or "none"
-    print(f"{s['kind']:<13} {s['source']}: rows {s['rows']}, accepted {s['accepted']}, rejected {s['rejected']} (reasons: {reasons})")
+    skipped = f" ({s['skipped']} more skipped: not records of this table)" if s.get("skipped") else ""
+    print(f"{s['kind']:<13} {s['source']}: rows {s['rows']}{skipped}, accepted {s['accepted']}, "
+          f"rejected {s['rejected']} (reasons: {reasons})")
+    for line in s.get("notes", []) if notes else []:
+        print(f"  mapping: {visible(line)}")
 
 
 def _report_unmapped(s: dict) -> bool:
     for col, labels in s.get("unmapped_labels", {}).items():
-        listed = ", ".join(f"'{k}' ({v} rows)" for k, v in labels.items())
+        listed = ", ".join(f"'{visible(k)}' ({v} rows)" for k, v in labels.items())
         print(f"error: {s['source']}: unmapped labels in column '{col}': {listed}; add them under labels.{col} in the mapping file",
               file=sys.stderr)
     return bool(s.get("unmapped_labels"))
@@ -50,7 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from tipdrift.load import load_table
 
     res = load_table(args.table_kind, args.path, mapping=args.mapping, as_of=args.as_of)
-    _print_load_summary(res.summary)
+    _print_load_summary(res.summary, notes=True)
     if args.rejected:
         res.rejected.write_csv(args.rejected)
         print(f"rejected rows written to {args.rejected}")
@@ -66,8 +70,13 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
     from tipdrift.views import shifts_frame
 
     run = run_drift(table, params, **choice)
-    _print_load_summary(run.loaded.summary)
+    _print_load_summary(run.loaded.summary, notes=True)
     _report_unmapped(run.loaded.summary)
+    if run.unit_unknown:
+        print(f"{run.unit_unknown} accepted rows have no known {run.table.unit} (blank or declared unknown): "
+              f"counted in no unit's series")
+    for w in run.warnings:
+        print(w, file=sys.stderr)
     write_json(run.document(), out)
     skipped = "; ".join(f"{st} {len(us)}: {', '.join(us[:10])}{' ...' if len(us) > 10 else ''}"
                         for st in ("too_short", "too_sparse")
@@ -99,8 +108,10 @@ def _report_rejected_context(context: dict | None) -> bool:
 def cmd_drift(args: argparse.Namespace) -> int:
     params = DriftParams.from_dict({k: getattr(args, k) for k in DRIFT_FLAGS})
     run = drift_step(args.table, params, args.out, kind=args.kind, unit=args.unit, date=args.date,
-                     category=args.category, context=args.context, as_of=args.as_of, mapping=args.mapping)
-    return 1 if (run.context or {}).get("rejected") else 0
+                     category=args.category, context=args.context, as_of=args.as_of, mapping=args.mapping,
+                     max_rejected=args.max_rejected)
+    unmapped = bool(run.loaded.summary.get("unmapped_labels"))
+    return 1 if (run.context or {}).get("rejected") or run.warnings or unmapped else 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -139,12 +150,15 @@ def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path)
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    from tipdrift.checks import check_rejected
     from tipdrift.load import load_table
 
     tparams = TrajectoryParams.from_dict({"window_months": args.window_months,
                                           "disposition_window_months": args.disposition_window_months})
     loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of)
              for k in ("arrests", "prosecutions", "dispositions")}
+    for l in loads.values():
+        check_rejected(l.summary, args.max_rejected)
     res = link_step(loads, tparams, args.out)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
 
@@ -322,6 +336,13 @@ def _add_synth(sub: Any) -> None:
     s.set_defaults(func=cmd_synth)
 
 
+def _add_max_rejected(p: argparse.ArgumentParser) -> None:
+    from tipdrift.checks import DEFAULT_MAX_REJECTED
+
+    p.add_argument("--max-rejected", type=float, default=DEFAULT_MAX_REJECTED, metavar="SHARE",
+                   help=f"stop (exit 1) when a source has a larger share of rows rejected (default {DEFAULT_MAX_REJECTED})")
+
+
 def _add_validate(sub: Any) -> None:
     v = sub.add_parser("validate", help="load one table, report accepted and rejected rows")
     v.add_argument("table_kind", choices=("arrests", "prosecutions", "dispositions", "cases", "context"))
@@ -337,7 +358,8 @@ def _add_drift(sub: Any) -> None:
     dr = sub.add_parser("drift", help="detect shifts in the case-type mix (and volume) of each unit -> shifts.json")
     dr.add_argument("table", help="cases, arrests or prosecutions table (CSV, Parquet, .xlsx)")
     dr.add_argument("--kind", choices=("cases", "arrests", "prosecutions"), default=None, help="table kind (default: from its id column)")
-    dr.add_argument("--unit", default=None, help="unit column (default org_id for cases, jurisdiction otherwise)")
+    dr.add_argument("--unit", default=None, help="unit column, any column of the table (default org_id for cases, "
+                                                  "jurisdiction otherwise)")
     dr.add_argument("--date", default=None, help="event date column (default opened_date / arrest_date / filing_date)")
     dr.add_argument("--category", default="case_type", help="category column (default case_type)")
     dr.add_argument("--freq", choices=FREQS, default=d.freq)
@@ -354,10 +376,11 @@ def _add_drift(sub: Any) -> None:
     dr.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     dr.add_argument("--pooled", action="store_true", help="also analyse the all-units series and decompose its shifts")
     dr.add_argument("--context", default=None, help="context log folder or file: annotate shifts with events")
-    dr.add_argument("--as-of", default=None, help="extract date (default: latest date in the table)")
+    dr.add_argument("--as-of", default=None, help="extract date (default: the mapping's as_of, else the latest date in the table)")
     dr.add_argument("--reporting-lag", type=int, default=d.reporting_lag, help="periods before as-of still incomplete, excluded (default 0)")
     dr.add_argument("--mapping", default=None, help="YAML mapping of source columns and labels")
     dr.add_argument("--no-volume", dest="volume", action="store_false", help="skip volume (total cases) shifts")
+    _add_max_rejected(dr)
     dr.add_argument("--out", required=True, help="shifts.json to write")
     dr.set_defaults(func=cmd_drift)
 
@@ -383,6 +406,7 @@ def _add_link_attrition(sub: Any) -> None:
     lk.add_argument("--disposition-window-months", type=float, default=t.disposition_window_months,
                     help=f"filing->disposition window (default {t.disposition_window_months:g})")
     lk.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
+    _add_max_rejected(lk)
     lk.set_defaults(func=cmd_link)
     at = sub.add_parser("attrition", help="cohort attrition with competing outcomes and censoring -> attrition.json")
     at.add_argument("trajectories", help="trajectories.parquet from `tipdrift link`")
@@ -441,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputFileError, ParameterError) as exc:
         print(f"tipdrift: error: {exc}", file=sys.stderr)
         return 2
-    except ReportError as exc:
+    except (ReportError, DataError) as exc:
         print(f"tipdrift: error: {exc}", file=sys.stderr)
         return 1
 

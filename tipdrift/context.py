@@ -11,8 +11,9 @@ every unit; an event's `case_types`, when given, must intersect the categories t
 moved. A pooled shift also takes the events of the units the decomposition names as
 entering or leaving.
 
-Status: `artifact_compatible` when the decomposition calls a pooled shift a composition
-artefact or only recording events (`vocab.RECORDING_KINDS`: definition, data_system)
+Status: `artifact_compatible` when the shift is mostly a change in recording completeness
+(the share of type `unknown`; `Effect.completeness_driven`), when the decomposition calls a
+pooled shift a composition artefact, or when only recording events (`vocab.RECORDING_KINDS`: definition, data_system)
 qualify; `explained` when a substantive event (`vocab.SUBSTANTIVE_KINDS`: every other
 kind) qualifies; `unexplained` otherwise.
 
@@ -170,6 +171,8 @@ def annotations_for(shift: Shift, events: pl.DataFrame,
 def status_of(shift: Shift) -> str:
     """explained, artifact_compatible or unexplained, from the annotations and decomposition."""
     kinds = {n.kind for n in shift.annotations}
+    if shift.kind == "mix" and shift.effect.completeness_driven:
+        return "artifact_compatible"  # recording completeness moved, with or without an event
     dec = shift.decomposition
     if dec is not None and (dec.composition_artefact or dec.attributed_to in ("entering", "leaving")):
         return "artifact_compatible"

@@ -39,6 +39,7 @@ from tipdrift.search import pelt_search, penalty_for
 from tipdrift.series import CountSeries
 from tipdrift.shape import Shape, classify
 from tipdrift.shift import Effect, Moved, SeriesStatus, Shift
+from tipdrift.vocab import UNKNOWN
 
 KINDS: tuple[str, ...] = ("mix", "volume")
 _PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4}
@@ -321,7 +322,16 @@ def _effect(kind: str, before: np.ndarray, after: np.ndarray, categories: list[s
     moved = sorted(categories, key=lambda c: -abs(a[c] - b[c]))
     effect = Effect(tvd=0.5 * sum(abs(a[c] - b[c]) for c in categories),
                     moved=[Moved(c, b[c], a[c]) for c in moved[:3] if abs(a[c] - b[c]) >= 0.01])
+    if UNKNOWN in categories:
+        effect.unknown_change = a[UNKNOWN] - b[UNKNOWN]
+        effect.known_before, effect.known_after = _known_shares(b), _known_shares(a)
     return b, a, effect
+
+
+def _known_shares(shares: dict[str, float]) -> dict[str, float]:
+    """Shares among the recorded types (the unknown share taken out and the rest rescaled)."""
+    known = 1.0 - shares.get(UNKNOWN, 0.0)
+    return {c: (v / known if known > 0 else 0.0) for c, v in shares.items() if c != UNKNOWN}
 
 
 def make_shift(unit: str, kind: str, periods: list, y: np.ndarray, categories: list[str], loc: Located,
@@ -334,7 +344,10 @@ def make_shift(unit: str, kind: str, periods: list, y: np.ndarray, categories: l
     after_start = t2 + 1 if loc.shape == "gradual" else t2
     before, after, effect = _effect(kind, y[s:t1], y[after_start:e], categories)
     effect.ci = loc.effect_ci
-    return Shift(unit=unit, kind=kind, index=loc.index, segment_index=loc.segment, ci_index=loc.ci_index,
+    completeness = kind == "mix" and effect.completeness_driven
+    return Shift(status="artifact_compatible" if completeness else "unexplained",
+                 status_reason="recording completeness" if completeness else None,
+                 unit=unit, kind=kind, index=loc.index, segment_index=loc.segment, ci_index=loc.ci_index,
                  period=periods[loc.index], segment=(periods[s], periods[e - 1]),
                  ci=(periods[loc.ci_index[0]], periods[loc.ci_index[1]]), statistic=loc.test.statistic,
                  p_value=loc.p_value, replicates=loc.replicates, phi=phi, before=before, after=after, effect=effect,

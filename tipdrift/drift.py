@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from tipdrift.checks import DEFAULT_MAX_REJECTED, check_precision, check_rejected, outlier_lines
 from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, load_table, read_raw
 from tipdrift.mapping import Mapping
@@ -60,7 +61,9 @@ class DriftRun:
     context: dict[str, Any] | None = None  # the document's "context" section
     events: pl.DataFrame | None = None  # accepted context events
     without_shift: list[dict[str, Any]] = field(default_factory=list)
-    as_of_source: str = "given"  # or "latest <date column> in the table"
+    as_of_source: str = "given"  # or "the mapping's as_of", "latest <date column> in the table"
+    warnings: list[str] = field(default_factory=list)  # dates far beyond the rest (as_of not given)
+    unit_unknown: int = 0  # accepted rows whose unit is blank or declared unknown (not in any series)
 
     def parameters(self) -> dict[str, Any]:
         p, s = self.params, self.series
@@ -68,7 +71,7 @@ class DriftRun:
                 "category": self.table.category, "freq": p.freq, "penalty": p.penalty, "min_size": p.segment,
                 "alpha": p.alpha, "n_boot": p.n_boot, "seed": p.seed, "pooled": p.pooled,
                 "as_of": self.as_of.isoformat() if self.as_of else None, "as_of_source": self.as_of_source,
-                "reporting_lag": p.reporting_lag,
+                "reporting_lag": p.reporting_lag, "rows_without_unit": self.unit_unknown,
                 "last_period_analysed": s.last_period.isoformat(),
                 "censored_from": s.censored_from.isoformat() if s.censored_from else None,
                 "categories": s.categories, "max_boot": p.max_boot, "volume": p.volume,
@@ -119,20 +122,23 @@ class DriftRun:
                    statuses=[SeriesStatus.from_json(s) for s in doc["series"]],
                    shifts=[Shift.from_json(s) for s in doc["shifts"]], family=doc.get("tested_candidates", {}),
                    inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
-                   without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"))
+                   without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"),
+                   unit_unknown=int(pr.get("rows_without_unit", 0)))
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
-    """The table kind whose id column the file carries (cases, arrests or prosecutions)."""
-    raw, _ = read_raw(path)
+    """The table kind whose id column (else whose date column: opened_date, arrest_date,
+    filing_date) the file carries, after the mapping's renames and derivations."""
+    raw, _ = read_raw(path, mapping)
     cols = set(raw.columns)
-    if mapping is not None:
-        cols |= {mapping.columns[c] for c in raw.columns if c in mapping.columns}
-        cols |= {mapping.for_table(k).columns.get(c, c) for k in DEFAULT_COLUMNS for c in raw.columns}
-    for kind in DEFAULT_COLUMNS:
-        if SPECS[kind].id_column in cols:
-            return kind
-    raise InputFileError(str(path), "cannot tell the table kind: no case_id, arrest_id or prosecution_id column; pass --kind")
+    for m in ([mapping] + [mapping.for_table(k) for k in DEFAULT_COLUMNS]) if mapping is not None else []:
+        cols |= {m.columns.get(c, c) for c in raw.columns} | set(m.derive)
+    for column in ("id", "date"):
+        for kind, (_, d) in DEFAULT_COLUMNS.items():
+            if (SPECS[kind].id_column if column == "id" else d) in cols:
+                return kind
+    raise InputFileError(str(path), "cannot tell the table kind: no case_id, arrest_id or prosecution_id column "
+                                    "(nor opened_date, arrest_date or filing_date); pass --kind")
 
 
 def choose_table(path: str | Path, mapping: Mapping | None, kind: str | None, unit: str | None, date: str | None,
@@ -165,34 +171,56 @@ def attach_log(run: DriftRun, context: str | Path) -> None:
 def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str | None = None,
               unit: str | None = None, date: str | None = None, category: str = "case_type",
               context: str | Path | None = None, as_of: dt.date | str | None = None,
-              mapping: Mapping | str | Path | None = None, **settings: Any) -> DriftRun:
+              mapping: Mapping | str | Path | None = None, max_rejected: float = DEFAULT_MAX_REJECTED,
+              **settings: Any) -> DriftRun:
     """Load one table, build its series, detect, decompose pooled shifts, annotate.
 
-    `params` (default `DriftParams()`) with `settings` overriding its fields.
+    `params` (default `DriftParams()`) with `settings` overriding its fields. Stops with a
+    DataError when more than `max_rejected` of the table's rows are rejected, and with a
+    ParameterError when the dates are coarser than `params.freq`.
     """
     from tipdrift.detect import DriftDetector
-    from tipdrift.timeutil import parse_date
 
     params = (params or DriftParams()).replace(**settings)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.from_yaml(mapping)
     choice = choose_table(table, mapping, kind, unit, date, category)
-    as_of_date = parse_date(as_of, "as_of")
-    as_of_source = "given" if as_of_date else f"latest {choice.date} in the table"
-    loaded = load_table(choice.kind, table, mapping=mapping, as_of=as_of_date or dt.date.today())
+    loaded, as_of_date, as_of_source = _load_for_drift(table, choice, mapping, as_of)
+    check_rejected(loaded.summary, max_rejected)
     df = loaded.accepted
+    check_precision(df, choice.date, params.freq, str(table))
+    warnings = []
     if as_of_date is None and choice.date in df.columns:
         as_of_date = df.get_column(choice.date).max()
+        warnings = outlier_lines(df, choice.date, str(table), SPECS[choice.kind].id_column)
     series = build_series(df, unit=choice.unit, date=choice.date, category=choice.category, freq=params.freq,
                           as_of=as_of_date, reporting_lag=params.reporting_lag, pooled=params.pooled)
     det = DriftDetector(params).fit(series)
     run = DriftRun(params=params, table=choice, as_of=as_of_date, series=series, statuses=det.statuses_,
                    shifts=det.shifts_, family=det.family_, inputs=[input_record(table, loaded.summary)],
-                   version=version(), loaded=loaded, as_of_source=as_of_source)
+                   version=version(), loaded=loaded, as_of_source=as_of_source, warnings=warnings,
+                   unit_unknown=int(df.get_column(choice.unit).is_null().sum()) if choice.unit in df.columns else 0)
     _decompose_pooled(run)
     if context is not None:
         attach_log(run, context)
     return run
+
+
+def _load_for_drift(table: str | Path, choice: TableChoice, mapping: Mapping | None,
+                    as_of: dt.date | str | None) -> tuple[LoadResult, dt.date | None, str]:
+    """The loaded table, the as-of date (given, else the mapping's, else None: the latest
+    date, set by the caller) and where it came from. With another unit column than the
+    kind's default, the default one (org_id, jurisdiction) is not required."""
+    from tipdrift.timeutil import parse_date
+
+    as_of_date = parse_date(as_of, "as_of")
+    mapped = mapping.for_table(choice.kind).as_of if mapping is not None else None
+    source = "given" if as_of_date else ("the mapping's as_of" if mapped else f"latest {choice.date} in the table")
+    as_of_date = as_of_date or mapped
+    default_unit = DEFAULT_COLUMNS[choice.kind][0]
+    loaded = load_table(choice.kind, table, mapping=mapping, as_of=as_of_date or dt.date.today(),
+                        optional=(default_unit,) if choice.unit != default_unit else ())
+    return loaded, as_of_date, source
 
 
 def write_json(doc: dict[str, Any], path: str | Path) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +22,12 @@ from typing import Any
 
 import polars as pl
 
-from tipdrift.errors import InputFileError
+from tipdrift.errors import INVISIBLE, InputFileError, visible
+from tipdrift.derive import BAD_FLAG, ROW, prepare
 from tipdrift.mapping import Mapping
 from tipdrift.schema import TableSpec, spec_for
 from tipdrift.vocab import HTCDS_CASE_TYPE_ALIASES
 
-ROW = "__row"
 MIN_DATE = dt.date(1900, 1, 1)
 
 
@@ -42,8 +44,7 @@ class LoadResult:
 
 # ---------------------------------------------------------------- reading
 
-def _first_bad_utf8_row(path: Path) -> int | None:
-    data = path.read_bytes()
+def _first_bad_utf8_row(data: bytes) -> int | None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -51,23 +52,127 @@ def _first_bad_utf8_row(path: Path) -> int | None:
     return None
 
 
-def _first_ragged_row(path: Path) -> int | None:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        for row in reader:
-            if len(row) != len(header) and any(row):
-                return reader.line_num
+def _first_ragged_row(text: str, sep: str) -> int | None:
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(reader, [])
+    for row in reader:
+        if len(row) != len(header) and any(row):
+            return reader.line_num
     return None
 
 
-def read_raw(path: str | Path) -> tuple[pl.DataFrame, int]:
-    """Read a file with every column as text (Parquet keeps its dates) plus a row number.
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 
-    Returns the frame and the offset that turns a 0-based record index into the row
-    number shown to users.
+
+def _decode(p: Path, encoding: str | None) -> tuple[str | None, bytes]:
+    """The file's text when it is not plain UTF-8 (None when it is), and its bytes.
+
+    A UTF-16 byte-order mark is read as UTF-16; a declared encoding is used as given;
+    binary content and UTF-16 without a mark stop with a message naming the likely cause."""
+    data = p.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), data
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputFileError(str(p), f"cannot be read as {encoding}: {exc}") from None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16"), data
+    head = data[:8192]
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if control > len(head) // 20:  # text has almost none; one stray NUL in a cell is a bad_id, not a binary file
+        half = len(head) // 2
+        utf16 = head[1::2].count(0) > 0.8 * half or head[0::2].count(0) > 0.8 * half
+        hint = ("looks like UTF-16 text without a byte-order mark: set encoding: utf-16-le (or utf-16-be) in the mapping"
+                if utf16 else "not a text file (binary content): expected CSV text, Parquet or .xlsx")
+        raise InputFileError(str(p), hint)
+    bad_row = _first_bad_utf8_row(data)
+    if bad_row is not None:
+        raise InputFileError(str(p), "wrong encoding: not UTF-8 text; re-save the file as UTF-8 or set encoding: "
+                                     "in the mapping (e.g. cp1252, latin-1)", row=bad_row)
+    return None, data
+
+
+def _delimiter(header: str, declared: str | None, suffix: str) -> str:
+    """The declared delimiter; else tab for .tsv; else ',' unless the header has no comma and
+    exactly one of ';' and tab (the only unambiguous readings)."""
+    if declared:
+        return declared
+    if suffix == ".tsv":
+        return "\t"
+    if "," in header:
+        return ","
+    found = [d for d in (";", "\t") if d in header]
+    return found[0] if len(found) == 1 else ","
+
+
+def _check_header(names: list[str], source: str) -> None:
+    """A duplicated column name is an error (a reader would silently rename one copy)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen and name:
+            raise InputFileError(source, f"appears twice in the header (columns {seen[name]} and {i}); "
+                                         "rename one", column=name)
+        seen[name] = i
+
+
+def _clean_name(name: str) -> str:
+    return re.sub(f"^(\\s|{INVISIBLE})+|(\\s|{INVISIBLE})+$", "", name)
+
+
+def _read_csv(p: Path, mapping: Mapping) -> pl.DataFrame:
+    text, data = _decode(p, mapping.encoding)
+    body = text if text is not None else data[:65536].decode("utf-8", errors="ignore")
+    header = (body.lstrip("\ufeff").splitlines() or [""])[0]
+    sep = _delimiter(header, mapping.delimiter, p.suffix.lower())
+    try:
+        names = next(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=sep), [])
+    except csv.Error:
+        names = []  # polars reports what is wrong with such a file below
+    _check_header([_clean_name(c) for c in names], str(p))
+    try:
+        source: Any = p if text is None else io.BytesIO(text.encode("utf-8"))
+        return pl.read_csv(source, infer_schema=False, separator=sep)
+    except Exception as exc:  # polars raises many types; turn them into one line
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "more fields" in msg.lower() or "ragged" in msg.lower():
+            raise InputFileError(str(p), "a row has more fields than the header", row=_first_ragged_row(text or data.decode("utf-8"), sep)) from None
+        raise InputFileError(str(p), f"cannot be read: {msg}") from None
+
+
+def _read_excel(p: Path, sheet: str | int | None) -> pl.DataFrame:
+    """One sheet (by name, or position counting from 1; default the first), all text."""
+    import openpyxl
+
+    try:
+        names = openpyxl.load_workbook(p, read_only=True).sheetnames
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise InputFileError(str(p), f"cannot be read as .xlsx: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if isinstance(sheet, str) and not sheet.isdigit() and sheet not in names:
+        raise InputFileError(str(p), f"no sheet '{sheet}'; the workbook has sheets {names}")
+    pos = int(sheet) if sheet is not None and str(sheet).isdigit() else (None if sheet else 1)
+    if pos is not None and not 1 <= pos <= len(names):
+        raise InputFileError(str(p), f"sheet {pos} does not exist; the workbook has sheets {names} (1 = the first)")
+    name = names[pos - 1] if pos is not None else str(sheet)
+    try:
+        df = pl.read_excel(p, sheet_name=name, engine="openpyxl", infer_schema_length=0, raise_if_empty=False)
+    except Exception as exc:
+        raise InputFileError(str(p), f"cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if df.width == 0 and len(names) > 1 and sheet is None:
+        raise InputFileError(str(p), f"the first sheet '{name}' is empty; the workbook has sheets {names}: "
+                                     "name one with sheet: in the mapping")
+    dup = [c for c in df.columns if re.search(r"_duplicated_\d+$", c)]
+    if dup:
+        raise InputFileError(str(p), "appears twice in the header; rename one", column=re.sub(r"_duplicated_\d+$", "", dup[0]))
+    return df
+
+
+def read_raw(path: str | Path, mapping: Mapping | None = None) -> tuple[pl.DataFrame, int]:
+    """Read a file with every column as text (Parquet keeps its types) plus a row number.
+
+    `mapping` may say the Excel sheet, the CSV delimiter and the encoding. Returns the frame
+    and the offset that turns a 0-based record index into the row number shown to users.
     """
-    p = Path(path)
+    p, mapping = Path(path), mapping or Mapping()
     if not p.exists():
         raise InputFileError(str(p), "file not found")
     if p.is_dir():
@@ -75,47 +180,64 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, int]:
     if p.stat().st_size == 0:
         raise InputFileError(str(p), "file is empty")
     suffix = p.suffix.lower()
-    try:
-        if suffix == ".parquet":
+    if suffix == ".parquet":
+        try:
             df, offset = pl.read_parquet(p), 1
-        elif suffix == ".xlsx":
-            df, offset = pl.read_excel(p, engine="openpyxl", infer_schema_length=0), 2
-        elif suffix in (".csv", ".txt", ".tsv"):
-            sep = "\t" if suffix == ".tsv" else ","
-            df, offset = pl.read_csv(p, infer_schema=False, separator=sep), 2
-        else:
-            raise InputFileError(str(p), f"unsupported file type '{suffix}'; use .csv, .parquet or .xlsx")
-    except (InputFileError, TypeError, AttributeError, NameError):
-        raise  # our own message, or a programming error that must surface as such
-    except Exception as exc:  # polars/openpyxl raise many types; turn them into one line
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        bad_row = _first_bad_utf8_row(p) if suffix in (".csv", ".txt", ".tsv") else None
-        if bad_row is not None:
-            raise InputFileError(str(p), "wrong encoding: not UTF-8 text; re-save the file as UTF-8", row=bad_row) from None
-        if "more fields" in msg.lower() or "ragged" in msg.lower():
-            raise InputFileError(str(p), "a row has more fields than the header", row=_first_ragged_row(p)) from None
-        raise InputFileError(str(p), f"cannot be read: {msg}") from None
+        except Exception as exc:
+            raise InputFileError(str(p), f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
+    elif suffix == ".xlsx":
+        df, offset = _read_excel(p, mapping.sheet), 2
+    elif suffix in (".csv", ".txt", ".tsv"):
+        df, offset = _read_csv(p, mapping), 2
+    else:
+        raise InputFileError(str(p), f"unsupported file type '{suffix}'; use .csv, .tsv, .parquet or .xlsx")
     if df.width == 0:
         raise InputFileError(str(p), "file is empty (no header)")
     if df.height == 0:
         raise InputFileError(str(p), "file has a header but no rows")
-    df = df.rename({c: c.strip() for c in df.columns})
+    df = df.rename({c: _clean_name(c) for c in df.columns})
     return df.with_row_index(ROW, offset=offset).with_columns(pl.col(ROW).cast(pl.Int64)), offset
 
 
 # ---------------------------------------------------------------- validation
 
-def _date_expr(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
+PRECISIONS: tuple[str, ...] = ("day", "month", "year")
+PRECISION = pl.Enum(PRECISIONS)
+
+
+def format_precision(fmt: str) -> str:
+    """The precision a date_format records: day, month (no day directive) or year."""
+    if any(d in fmt for d in ("%d", "%j", "%e")):
+        return "day"
+    return "month" if any(d in fmt for d in ("%m", "%b", "%B")) else "year"
+
+
+def _date_expr(col: str, dtype: pl.DataType, fmt: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """(first day, precision) of each value. Year-only and month-only values (2014, 2014-03,
+    or a date_format without a day) keep their precision and are dated by the first day of
+    their interval, never completed with an invented day."""
+    day = pl.lit("day")
     if dtype == pl.Date:
-        return pl.col(col)
+        return pl.col(col), day
     if isinstance(dtype, pl.Datetime):
-        return pl.col(col).dt.date()
+        return pl.col(col).dt.date(), day
     s = pl.col(col).cast(pl.String).str.strip_chars()
     if fmt:
-        return s.str.to_date(fmt, strict=False)
+        prec = format_precision(fmt)
+        pad = {"day": ("", ""), "month": ("|01", "|%d"), "year": ("|01|01", "|%m|%d")}[prec]
+        return (s + pl.lit(pad[0])).str.to_date(fmt + pad[1], strict=False), pl.lit(prec)
     # Excel date cells arrive as 'YYYY-MM-DD 00:00:00'; accept that, nothing looser.
-    s = s.str.replace(r"[ T]00:00:00(\.0+)?$", "")
-    return s.str.to_date("%Y-%m-%d", strict=False)
+    s = s.str.replace(r"[ T]00:00:00(\.0+)?$", "").str.replace(r"^(\d{4})\.0$", "${1}")
+    prec = (pl.when(s.str.contains(r"^\d{4}$")).then(pl.lit("year"))
+            .when(s.str.contains(r"^\d{4}-\d{2}$")).then(pl.lit("month")).otherwise(day))
+    padded = pl.when(prec == "year").then(s + "-01-01").when(prec == "month").then(s + "-01").otherwise(s)
+    return padded.str.to_date("%Y-%m-%d", strict=False), prec
+
+
+def interval_end(start: pl.Expr, precision: pl.Expr) -> pl.Expr:
+    """The last day of a date's interval: itself, its month's last day, or 31 December."""
+    return (pl.when(precision == "year").then(start.dt.offset_by("1y").dt.offset_by("-1d"))
+            .when(precision == "month").then(start.dt.month_end()).otherwise(start))
 
 
 def _label_lookup(spec: TableSpec, mapping: Mapping, column: str) -> dict[str, str]:
@@ -139,15 +261,30 @@ class ReconciliationError(RuntimeError):
     """A bug, not a data problem: rows read != accepted + rejected."""
 
 
-def _conform_columns(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping, source: str, kind: str) -> pl.DataFrame:
-    """Source columns renamed by the mapping; a missing required column stops with one line."""
-    raw = raw.rename({c: mapping.columns[c] for c in raw.columns if c in mapping.columns})
+def _conform_columns(raw: pl.DataFrame, spec: TableSpec, source: str, kind: str) -> pl.DataFrame:
+    """A missing required column stops with one line (naming a likely wrong delimiter);
+    absent optional columns are added, blank."""
     missing = [c for c in spec.required if c not in raw.columns]
     if missing:
-        have = ", ".join(c for c in raw.columns if c != ROW)
-        raise InputFileError(source, f"missing required column for {kind} (columns found: {have}); "
-                                     "rename it in a mapping file", column=missing[0])
+        names = [c for c in raw.columns if c != ROW and not c.startswith("__")]
+        hint = "rename it in a mapping file"
+        if len(names) == 1 and any(d in names[0] for d in (";", "\t", "|")):
+            hint = "the header reads as one column: is the file delimited by ';', tab or '|'? set delimiter: in the mapping"
+        raise InputFileError(source, f"missing required column for {kind} (columns found: {visible(', '.join(names))}); "
+                                     f"{hint}", column=missing[0])
     return raw.with_columns([pl.lit(None, pl.String).alias(c) for c in spec.optional if c not in raw.columns])
+
+
+def relax(spec: TableSpec, optional: tuple[str, ...]) -> TableSpec:
+    """The spec with some required columns made optional (e.g. org_id when another column
+    is the unit of analysis)."""
+    if not optional:
+        return spec
+    from dataclasses import replace
+
+    return replace(spec, required=tuple(c for c in spec.required if c not in optional),
+                   optional=spec.optional + tuple(c for c in spec.required if c in optional),
+                   not_null=tuple(c for c in spec.not_null if c not in optional))
 
 
 # Texts that mean "no value" in an id column (compared after trimming, case-insensitively).
@@ -184,10 +321,13 @@ def _normalise_ids(raw: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
 
 def _typed(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping) -> pl.DataFrame:
     """Typed values (__d_ dates, __v_ labels, __n_ numbers) beside the raw ones."""
-    typed: list[pl.Expr] = [_date_expr(c, raw.schema[c], mapping.date_format).alias(f"__d_{c}") for c in spec.dates]
+    typed: list[pl.Expr] = []
+    for c in spec.dates:
+        start, prec = _date_expr(c, raw.schema[c], mapping.date_format)
+        typed += [start.alias(f"__d_{c}"), prec.alias(f"__p_{c}")]
     for c in spec.vocab:
         table = _label_lookup(spec, mapping, c)
-        typed.append(pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase()
+        typed.append(pl.col(c).cast(pl.String).str.replace_all(INVISIBLE, "").str.strip_chars().str.to_lowercase()
                      .replace_strict(table, default=None, return_dtype=pl.String).alias(f"__v_{c}"))
     for c in spec.integers + spec.numbers:
         num = pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
@@ -195,16 +335,19 @@ def _typed(raw: pl.DataFrame, spec: TableSpec, mapping: Mapping) -> pl.DataFrame
     return raw.with_columns(typed)
 
 
-def _row_checks(spec: TableSpec, as_of: dt.date) -> list[tuple[pl.Expr, str, str]]:
-    """(condition, reason, column) in priority order; a row gets the first that applies."""
+def _row_checks(spec: TableSpec, as_of: dt.date, flags: list[str]) -> list[tuple[pl.Expr, str, str]]:
+    """(condition, reason, column) in priority order; a row gets the first that applies.
+    `flags` are the columns marking unreadable flag values (bad_flag)."""
     checks: list[tuple[pl.Expr, str, str]] = [(_blank(c), "missing_value", c) for c in spec.not_null]
     checks += [(pl.col(f"__bad_{c}"), "bad_id", c) for c in spec.ids]
     for c in spec.dates:
         checks.append((~_blank(c) & pl.col(f"__d_{c}").is_null(), "bad_date", c))
         checks.append((pl.col(f"__d_{c}") < MIN_DATE, "implausible_date", c))
         checks.append((pl.col(f"__d_{c}") > as_of, "future_date", c))
-    for early, late in spec.date_order:
-        checks.append((pl.col(f"__d_{late}") < pl.col(f"__d_{early}"), "date_order", late))
+    for early, late in spec.date_order:  # intervals: wrong only if the later one ends before the earlier starts
+        late_end = interval_end(pl.col(f"__d_{late}"), pl.col(f"__p_{late}"))
+        checks.append((late_end < pl.col(f"__d_{early}"), "date_order", late))
+    checks += [(pl.col(c), "bad_flag", c[len(BAD_FLAG):]) for c in flags]
     for c in spec.vocab:
         checks.append((~_blank(c) & pl.col(f"__v_{c}").is_null(), "unknown_label", c))
     for c in spec.integers + spec.numbers:
@@ -247,7 +390,7 @@ def _flag_duplicates(df: pl.DataFrame, spec: TableSpec, extra: list[str]) -> pl.
 
 def _rejected_rows(bad: pl.DataFrame, spec: TableSpec, source: str) -> pl.DataFrame:
     value_expr = pl.lit(None, pl.String)
-    for c in spec.columns:
+    for c in [c for c in bad.columns if not c.startswith("__")]:
         value_expr = pl.when(pl.col("__column") == c).then(pl.col(c).cast(pl.String)).otherwise(value_expr)
     return bad.select(pl.lit(source).alias("source"), pl.col(ROW).alias("row"),
                       pl.col(spec.id_column).cast(pl.String).alias("record_id"), pl.col("__column").alias("column"),
@@ -258,7 +401,9 @@ def _accepted_rows(good: pl.DataFrame, spec: TableSpec, extra: list[str]) -> pl.
     out_cols: list[pl.Expr] = []
     for c in spec.columns:
         if c in spec.dates:
-            out_cols.append(pl.col(f"__d_{c}").alias(c))
+            out_cols += [pl.col(f"__d_{c}").alias(c),
+                         pl.when(pl.col(f"__d_{c}").is_null()).then(None).otherwise(pl.col(f"__p_{c}"))
+                         .cast(PRECISION).alias(f"{c}_precision")]
         elif c in spec.vocab:
             out_cols.append(pl.col(f"__v_{c}").alias(c))
         elif c in spec.integers:
@@ -289,26 +434,39 @@ def load_table(
     path: str | Path,
     mapping: Mapping | str | Path | None = None,
     as_of: dt.date | str | None = None,
+    optional: tuple[str, ...] = (),
 ) -> LoadResult:
     """Load one source file as the canonical table `kind`.
 
     `as_of` is the extract date: rows dated after it are rejected as `future_date`
-    (default: today). Extra source columns are kept, as text.
+    (default: the mapping's as_of, else today). `optional` names required columns this use
+    does not need (org_id when drift runs by another unit). Extra source columns are kept,
+    as text. The summary counts rows (records of this table), rows skipped by the
+    mapping's skip_when_blank, and says what each mapping rule did (`notes`).
     """
-    spec = spec_for(kind)
+    spec = relax(spec_for(kind), optional)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.from_yaml(mapping)
     mapping = (mapping or Mapping()).for_table(kind)
-    as_of_date = dt.date.fromisoformat(str(as_of)) if as_of is not None and not isinstance(as_of, dt.date) else (as_of or dt.date.today())
+    as_of_date = _as_of(as_of, mapping)
     source = str(path)
-    raw = _normalise_ids(_conform_columns(read_raw(path)[0], spec, mapping, source, kind), spec)
+    prep = prepare(read_raw(path, mapping)[0], mapping, spec, source)
+    raw = _normalise_ids(_conform_columns(prep.frame, spec, source, kind), spec)
     extra = [c for c in raw.columns if c not in spec.columns and c != ROW and not c.startswith("__")]
-    df = _flag_duplicates(_with_reasons(_typed(raw, spec, mapping), _row_checks(spec, as_of_date)), spec, extra)
+    flags = [c for c in raw.columns if c.startswith(BAD_FLAG)]
+    df = _flag_duplicates(_with_reasons(_typed(raw, spec, mapping), _row_checks(spec, as_of_date, flags)), spec, extra)
     bad = df.filter(pl.col("__reason").is_not_null())
     rejected = _rejected_rows(bad, spec, source)
     accepted = _accepted_rows(df.filter(pl.col("__reason").is_null()), spec, extra)
     summary = _summary(kind, source, raw.height, accepted, rejected, bad, spec)
+    summary.update(skipped=prep.skipped, notes=prep.notes, as_of=as_of_date.isoformat())
     return LoadResult(kind=kind, source=source, accepted=accepted, rejected=rejected, summary=summary)
+
+
+def _as_of(as_of: dt.date | str | None, mapping: Mapping) -> dt.date:
+    if as_of is not None:
+        return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    return mapping.as_of or dt.date.today()
 
 
 def load_tables(

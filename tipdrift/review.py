@@ -47,7 +47,8 @@ def review(shifts: list[Shift], reviews: pl.DataFrame | None = None,
             "unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
             "ci": [s.ci[0].isoformat()[:7], s.ci[1].isoformat()[:7]],
             "effect": s.effect_label(), "shape": s.shape, "stability": s.stability,
-            "location_constrained": s.location_constrained, "status": s.status, "p_adjusted": s.p_adjusted,
+            "location_constrained": s.location_constrained, "status": s.status, "status_reason": s.status_reason,
+            "p_adjusted": s.p_adjusted,
             "events": [f"{a.event_id} {a.kind} {a.date.isoformat()}" for a in s.annotations],
             "chance_rate": s.chance_rate,
             "acknowledged": bool(ack), "reviewer": ack["reviewer"] if ack else None,
@@ -62,6 +63,8 @@ def format_review(result: dict[str, Any]) -> str:
     lines = []
     for i in result["shifts"]:
         events = "; ".join(i["events"]) if i["events"] else "no recorded context"
+        if i.get("status_reason"):
+            events = f"{i['status_reason']}; {events}"
         chance = f", chance {i['chance_rate']:.0%}" if i.get("chance_rate") is not None and i["events"] else ""
         ack = f" [acknowledged by {i['reviewer']}]" if i["acknowledged"] else ""
         shape = i["shape"] + ("?" if i["location_constrained"] else "")

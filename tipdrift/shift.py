@@ -52,12 +52,29 @@ class Effect:
     moved: list[Moved] = field(default_factory=list)
     ratio: float | None = None
     ci: tuple[float, float] | None = None  # 95% bootstrap interval of the TVD (mix) or ratio (volume)
+    # With an "unknown" (type not recorded) category: the change in its share, and the
+    # shares before and after among the recorded types only.
+    unknown_change: float | None = None
+    known_before: dict[str, float] | None = None
+    known_after: dict[str, float] | None = None
+
+    @property
+    def completeness_driven(self) -> bool:
+        """Mostly a change in recording completeness: the unknown share moved by at least
+        half the TVD (a pure completeness change, known types in fixed proportions, moves
+        it by the whole TVD; a change among recorded types alone, by none of it)."""
+        return bool(self.tvd and self.unknown_change is not None and abs(self.unknown_change) >= 0.5 * self.tvd)
 
     def to_json(self, kind: str) -> dict[str, Any]:
         ci = None if self.ci is None else [_r(self.ci[0], 4), _r(self.ci[1], 4)]
-        if kind == "mix":
-            return {"tvd": _r(self.tvd, 4), "moved": [m.to_json() for m in self.moved], "tvd_ci": ci}
-        return {"ratio": _r(self.ratio, 4), "ratio_ci": ci}
+        if kind != "mix":
+            return {"ratio": _r(self.ratio, 4), "ratio_ci": ci}
+        out: dict[str, Any] = {"tvd": _r(self.tvd, 4), "moved": [m.to_json() for m in self.moved], "tvd_ci": ci}
+        if self.unknown_change is not None:
+            out |= {"unknown_change": _r(self.unknown_change, 4),
+                    "known_before": {k: _r(v, 4) for k, v in (self.known_before or {}).items()},
+                    "known_after": {k: _r(v, 4) for k, v in (self.known_after or {}).items()}}
+        return out
 
     @classmethod
     def from_json(cls, kind: str, d: dict[str, Any]) -> "Effect":
@@ -65,7 +82,9 @@ class Effect:
         ci = tuple(ci) if ci else None
         if kind == "mix":
             return cls(tvd=d.get("tvd"), moved=[Moved(m["category"], m["before"], m["after"], m["change"])
-                                                     for m in d.get("moved", [])], ci=ci)
+                                                     for m in d.get("moved", [])], ci=ci,
+                       unknown_change=d.get("unknown_change"), known_before=d.get("known_before"),
+                       known_after=d.get("known_after"))
         return cls(ratio=d.get("ratio"), ci=ci)
 
 
@@ -181,6 +200,7 @@ class Shift:
     stability: float | None = None  # share of nearby penalty and min_size settings that still find it
     annotations: list[Annotation] = field(default_factory=list)
     status: str = "unexplained"
+    status_reason: str | None = None  # why artifact_compatible without an event, e.g. "recording completeness"
     decomposition: Decomposition | None = None
     unit_shifts: list[UnitShiftRef] | None = None
     chance_rate: float | None = None
@@ -214,6 +234,8 @@ class Shift:
             "location_constrained": self.location_constrained, "stability": _r(self.stability, 4),
             "annotations": [a.to_json() for a in self.annotations], "status": self.status,
         }
+        if self.status_reason:
+            out["status_reason"] = self.status_reason
         if self.decomposition is not None:
             out["decomposition"] = self.decomposition.to_json()
         if self.unit_shifts is not None:
@@ -236,6 +258,7 @@ class Shift:
             transition_index=tuple(d["transition_index"]) if d.get("transition_index") else None,
             location_constrained=bool(d.get("location_constrained", False)), stability=d.get("stability"),
             annotations=[Annotation.from_json(a) for a in d.get("annotations", [])], status=d.get("status", "unexplained"),
+            status_reason=d.get("status_reason"),
             decomposition=Decomposition.from_json(kind, dec) if dec else None,
             unit_shifts=[UnitShiftRef(u["unit"], _d(u["period"]), u["status"], list(u["events"]))
                          for u in d["unit_shifts"]] if "unit_shifts" in d else None,

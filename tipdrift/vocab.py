@@ -12,7 +12,15 @@ CASE_TYPES: tuple[str, ...] = (
     "forced_marriage",
     "other",
     "not_trafficking",
+    "unknown",
 )
+
+# "unknown" means the type was not recorded (blank or all flags missing). HTCDS has no such
+# value: it leaves vic_TypeOfExploitation blank. tipdrift keeps it as a category, distinct
+# from "other" (a recorded type outside the named ones), so that a change in recording
+# completeness is seen as such and never read as a change in "other".
+UNKNOWN = "unknown"
+KNOWN_CASE_TYPES: tuple[str, ...] = tuple(c for c in CASE_TYPES if c != UNKNOWN)
 
 OUTCOMES: tuple[str, ...] = ("convicted", "acquitted", "dismissed")
 

@@ -28,10 +28,10 @@ import numpy as np
 import polars as pl
 
 from tipdrift.timeutil import MONTH_DAYS, add_months, month_index
-from tipdrift.vocab import CASE_TYPES
+from tipdrift.vocab import KNOWN_CASE_TYPES
 
 EPOCH = dt.date(1970, 1, 1)
-MIX_CATEGORIES: tuple[str, ...] = CASE_TYPES  # all six appear in the case records
+MIX_CATEGORIES: tuple[str, ...] = KNOWN_CASE_TYPES  # all six recorded types appear in the case records
 # Dirichlet weights of a typical organisation's mix, in MIX_CATEGORIES order.
 BASE_MIX_ALPHA = np.array([4.0, 5.0, 1.5, 0.5, 1.5, 0.8])
 CAUSES = ("funding", "legal", "definition", "data_system", "none")
@@ -152,7 +152,7 @@ def _cj_world(rng: np.random.Generator, cfg: SynthConfig) -> _CJWorld:
         [0.70, 0.22, 0.08], [0.75, 0.18, 0.07], [0.60, 0.32, 0.08],
     ])
     return _CJWorld(start=start, as_of=as_of, span=as_of - start, n_jur=n_jur,
-                    jur_names=np.array([f"J{j:02d}" for j in range(1, n_jur + 1)]), ctypes=np.array(CASE_TYPES),
+                    jur_names=np.array([f"J{j:02d}" for j in range(1, n_jur + 1)]), ctypes=np.array(KNOWN_CASE_TYPES),
                     cum=np.cumsum(jur_mix, axis=1), p_pros=p_pros, p_out=p_out)
 
 

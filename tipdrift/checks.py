@@ -1,0 +1,63 @@
+"""Checks on loaded data that decide whether a run may go on, shared by `drift`, `link`,
+`quality` and the reports: the share of rejected rows per source, date precision against
+the series frequency, and dates that stand far beyond the rest of their column.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from tipdrift.errors import DataError, ParameterError
+
+DEFAULT_MAX_REJECTED = 0.05
+# A date is an outlier when it lies more than this many days after the 99th percentile of
+# its column (and the column has at least OUTLIER_MIN_ROWS dates): a typo's year, not a late record.
+OUTLIER_GAP_DAYS = 365
+OUTLIER_MIN_ROWS = 20
+_ORDER = {"day": 0, "month": 1, "year": 2}
+_FREQ_NEEDS = {"month": "month", "quarter": "month", "year": "year"}
+
+
+def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED) -> None:
+    """Stop (DataError, exit 1) when more than `max_rejected` of a source's rows were
+    rejected, naming the source and its top reasons."""
+    rows, rejected = summary["rows"], summary["rejected"]
+    if rows and rejected / rows > max_rejected:
+        top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:3]
+        reasons = ", ".join(f"{k} {v}" for k, v in top)
+        raise DataError(f"{summary['source']}: {rejected} of {rows} rows rejected ({rejected / rows:.1%}, above "
+                        f"--max-rejected {max_rejected:.0%}); top reasons: {reasons}. Fix the source or its mapping, "
+                        f"or raise --max-rejected to go on with the rest")
+
+
+def check_precision(df: pl.DataFrame, date: str, freq: str, source: str) -> None:
+    """Refuse a series finer than its dates: year-only dates cannot be placed in a month
+    or quarter (that would invent their month)."""
+    col = f"{date}_precision"
+    if col not in df.columns:
+        return
+    coarse = df.filter(pl.col(col).cast(pl.String).replace_strict(_ORDER, default=0, return_dtype=pl.Int8)
+                       > _ORDER[_FREQ_NEEDS[freq]])
+    if coarse.height:
+        prec = coarse.get_column(col).cast(pl.String).mode().sort()[0]
+        raise ParameterError(f"{source}: {coarse.height} of {df.height} rows have {date} to the {prec} only; a {freq}ly "
+                             f"series would invent their {'month' if prec == 'year' else 'day'}: use --freq year")
+
+
+def date_outliers(df: pl.DataFrame, date: str, row: str | None = None) -> pl.DataFrame:
+    """Rows whose `date` lies more than OUTLIER_GAP_DAYS after the column's 99th percentile."""
+    dates = df.get_column(date).drop_nulls()
+    if dates.len() < OUTLIER_MIN_ROWS:
+        return df.head(0)
+    q = dates.sort().gather(int(0.99 * (dates.len() - 1)))[0]
+    return df.filter(pl.col(date) > q + dt.timedelta(days=OUTLIER_GAP_DAYS))
+
+
+def outlier_lines(df: pl.DataFrame, date: str, source: str, id_column: str) -> list[str]:
+    """One warning per outlying date, naming file, record and value."""
+    out = date_outliers(df, date)
+    return [f"warning: {source}, record {r[id_column]}, column '{date}': {r[date]} stands more than a year beyond "
+            f"99% of the column; as_of defaults to the latest date, so give --as-of (or as_of in the mapping)"
+            for r in out.select(id_column, date).iter_rows(named=True)]
