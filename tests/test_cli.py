@@ -1,6 +1,7 @@
 """The command line: exit codes and one-line errors."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,57 @@ def test_a_link_step_that_links_almost_nothing_warns(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "arrest -> prosecution linked only 0.0%" in err and "share person ids" in err
     assert "prosecution -> disposition linked only" not in err
+
+
+COURT = REPO / "data" / "examples" / "court"
+
+
+def test_the_court_recipe_links_year_only_outcomes(tmp_path: Path, capsys) -> None:
+    """Court records with only the year of termination, split into three tables by one
+    mapping: no disposition is rejected for an invented 1 January, pending defendants are
+    skipped (not rejected), the 2031 arrests are future_date against the mapping's as_of,
+    and attrition says how far the year-only dates can move its shares. Catches invented
+    days (220 of 1,469 rejected on the real data), pending rows counted as rejects, and
+    imprecise durations presented as exact."""
+    d = str(COURT / "defendants.csv")
+    rc = main(["link", "--arrests", d, "--prosecutions", d, "--dispositions", d,
+               "--mapping", str(COURT / "mapping.yaml"), "--out", str(tmp_path / "court")])
+    truth = json.loads((COURT / "truth.json").read_text())
+    summary = json.loads((tmp_path / "court" / "summary.json").read_text())
+    assert rc == 0
+    disp = summary["sources"]["dispositions"]
+    assert disp["rejected"] == 0 and disp["rows"] == truth["terminated"]
+    assert summary["sources"]["arrests"]["reasons"] == {"future_date": 2}
+    assert summary["links"]["prosecution_disposition"]["link_rate"] > 0.99
+    capsys.readouterr()
+    assert main(["attrition", str(tmp_path / "court" / "trajectories.parquet"), "--as-of", "2021-12-31",
+                 "--out", str(tmp_path / "att.json")]) == 0
+    assert "known only to the month or year" in capsys.readouterr().out
+    att = json.loads((tmp_path / "att.json").read_text())
+    assert att["imprecise_dates"]["dates"] == truth["terminated"] and att["imprecise_dates"]["max_change_points"] > 5
+
+
+def test_too_many_rejected_rows_stop_with_exit_1(tmp_path: Path, capsys) -> None:
+    """Above --max-rejected a command stops with exit 1 naming the source and its top
+    reasons; raising the share lets it go on. Catches a run that silently analyses the
+    43% of rows that happened to parse."""
+    rows = [[f"C{i}", "O1", "2020-01-05" if i % 2 else "05/01/2020", "other"] for i in range(40)]
+    src = write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
+    args = ["drift", str(src), "--as-of", "2024-12-31", "--out", str(tmp_path / "s.json")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "20 of 40 rows rejected" in err and "bad_date 20" in err and "cases.csv" in err
+    assert main(args + ["--max-rejected", "0.6"]) == 0
+
+
+def test_outlying_dates_are_named_when_as_of_is_not_given(tmp_path: Path, capsys) -> None:
+    """Without --as-of the latest date stands for the extract date; a date years beyond
+    the rest is printed with its record and the exit status is 1. Catches two typos
+    silently making every cohort look complete."""
+    rows = [[f"C{i}", "O1", f"20{10 + i % 8}-0{1 + i % 9}-15", "other" if i % 3 else "forced_labour"] for i in range(60)]
+    rows.append(["C999", "O1", "2025-05-01", "other"])  # before today, far beyond 2017
+    src = write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
+    assert main(["drift", str(src), "--out", str(tmp_path / "s.json")]) == 1
+    err = capsys.readouterr().err
+    assert "record C999, column 'opened_date': 2025-05-01" in err
+    assert main(["drift", str(src), "--as-of", "2030-01-01", "--out", str(tmp_path / "s.json")]) == 0

@@ -25,6 +25,7 @@ import polars as pl
 from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 
 from tipdrift.errors import ParameterError
+from tipdrift.privacy import DEFAULT_THRESHOLD
 from tipdrift.timeutil import MONTH_DAYS
 
 OUTCOMES = ("convicted", "dismissed", "acquitted")
@@ -134,6 +135,35 @@ def latest_date(trajectories: pl.DataFrame) -> dt.date:
     return trajectories.select(pl.max_horizontal([pl.col(c).max() for c in cols])).item()
 
 
+DATE_CONVENTIONS: tuple[str, ...] = ("midpoint", "start", "end")
+_DATES = ("arrest_date", "filing_date", "disposition_date")
+
+
+def imprecise_dates(trajectories: pl.DataFrame) -> int:
+    """How many dates in the trajectories are known only to the month or year."""
+    cols = [f"{c}_precision" for c in _DATES if f"{c}_precision" in trajectories.columns]
+    if not cols:
+        return 0
+    return int(trajectories.select(pl.sum_horizontal(pl.col(c).is_in(["month", "year"]).fill_null(False) for c in cols)
+                                   .sum()).item())
+
+
+def place_dates(trajectories: pl.DataFrame, convention: str) -> pl.DataFrame:
+    """Each imprecise date placed at its interval's midpoint, start or end (the convention
+    for durations; `AttritionFitter` reports how far the figures move between the ends)."""
+    from tipdrift.load import interval_end
+
+    if convention not in DATE_CONVENTIONS:
+        raise ParameterError(f"date_convention must be one of {', '.join(DATE_CONVENTIONS)}, not '{convention}'")
+    exprs = []
+    for c in _DATES:
+        if f"{c}_precision" not in trajectories.columns or convention == "start":
+            continue
+        end = interval_end(pl.col(c), pl.col(f"{c}_precision").cast(pl.String))
+        exprs.append((end if convention == "end" else pl.col(c) + (end - pl.col(c)) / 2).cast(pl.Date).alias(c))
+    return trajectories.with_columns(exprs) if exprs else trajectories
+
+
 def _entry_times(trajectories: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Entries by as-of with cohort, follow-up, months to each step, and outcome codes."""
     t = trajectories.filter(pl.col("entry_stage").is_in(["arrest", "prosecution"])).with_columns(
@@ -178,8 +208,11 @@ class AttritionFitter:
     by: str | None = None
     as_of: dt.date | None = None
     alpha: float = 0.05
+    date_convention: str = "midpoint"  # where a month- or year-only date sits in its interval
 
     as_of_: dt.date | None = field(default=None, init=False)
+    imprecise_: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    nested_: bool = field(default=False, init=False, repr=False)  # a refit inside the sensitivity check
     cohorts_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     durations_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     curves_: pl.DataFrame | None = field(default=None, init=False, repr=False)
@@ -192,7 +225,7 @@ class AttritionFitter:
             raise ParameterError(f"--by column '{self.by}' is not in the trajectories")
         as_of = self.as_of or latest_date(trajectories)
         self.as_of_ = as_of
-        t = _entry_times(trajectories, as_of)
+        t = _entry_times(place_dates(trajectories, self.date_convention), as_of)
         groups = self._groups(t)
         h = float(self.horizon_months)
         rows: list[dict[str, Any]] = []
@@ -216,7 +249,33 @@ class AttritionFitter:
         self.cohorts_ = pl.DataFrame(rows)
         self.durations_ = pl.DataFrame(durs)
         self.curves_ = pl.DataFrame(curves)
+        self.imprecise_ = self._sensitivity(trajectories, as_of)
         return self
+
+    def _sensitivity(self, trajectories: pl.DataFrame, as_of: dt.date) -> dict[str, Any] | None:
+        """With month- or year-only dates: the figures refitted with every such date at its
+        interval's start and at its end, and the largest change of any share (in points)."""
+        n = 0 if self.nested_ else imprecise_dates(trajectories)
+        if not n:
+            return None
+        keys = ["entry_stage", "cohort", "group"]
+        shares = ["prosecuted", *OUTCOMES]
+        # rows of fewer than the small-cell threshold are left out (one person moves a share by 100 points)
+        main = self.cohorts_.filter(pl.col("entries") >= DEFAULT_THRESHOLD).select(
+            *keys, *[pl.col(c).struct.field("estimate").alias(c) for c in shares])
+        moves = []
+        for conv in ("start", "end"):
+            alt = AttritionFitter(self.horizon_months, self.by, as_of, self.alpha, conv)
+            alt.nested_ = True
+            alt.fit(trajectories)
+            other = alt.cohorts_.select(*keys, *[pl.col(c).struct.field("estimate").alias(f"{c}_alt") for c in shares])
+            j = main.join(other, on=keys, how="inner")
+            moves.append(j.select(pl.max_horizontal((pl.col(c) - pl.col(f"{c}_alt")).abs() for c in shares)).to_series())
+        worst = float(pl.concat(moves).max() or 0.0)
+        return {"dates": n, "convention": self.date_convention, "max_change_points": round(100 * worst, 1),
+                "note": f"{n} dates are known only to the month or year; durations place them at the interval's "
+                        f"{self.date_convention}; placing them at its start or end moves a cohort share (cohorts of "
+                        f"{DEFAULT_THRESHOLD} or more) by up to {100 * worst:.1f} points"}
 
     def _groups(self, t: pl.DataFrame) -> list[tuple[str, pl.Expr]]:
         """The groups to report: "all", then each value of the `by` column in sorted order."""
@@ -262,7 +321,8 @@ class AttritionFitter:
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of_.isoformat(), "horizon_months": self.horizon_months, "alpha": self.alpha,
-                "by": self.by, "cohorts": self.cohorts_.to_dicts(), "durations": self.durations_.to_dicts()}
+                "by": self.by, "date_convention": self.date_convention, "imprecise_dates": self.imprecise_,
+                "cohorts": self.cohorts_.to_dicts(), "durations": self.durations_.to_dicts()}
 
     def table(self) -> pl.DataFrame:
         """Percentages for printing: one row per cohort and group."""

@@ -192,9 +192,22 @@ def cmd_attrition(args: argparse.Namespace) -> int:
 
     tparams = TrajectoryParams.from_dict({"horizon_months": args.horizon_months, "by": args.by or "",
                                           "rearrest_from": args.rearrest_from})
-    attrition_step(_read_trajectories(args.trajectories), tparams, parse_date(args.as_of, "--as-of"), args.out)
+    traj = _read_trajectories(args.trajectories)
+    attrition_step(traj, tparams, parse_date(args.as_of, "--as-of"), args.out)
     print(f"-> {args.out}")
-    return 0
+    return 1 if args.as_of is None and _warn_outlying_dates(traj, args.trajectories) else 0
+
+
+def _warn_outlying_dates(traj: pl.DataFrame, source: str) -> bool:
+    """Without --as-of the latest date is "now": print dates that stand far beyond the rest."""
+    from tipdrift.checks import outlier_lines
+
+    lines = [line for col, idc in (("arrest_date", "arrest_id"), ("filing_date", "prosecution_id"),
+                                   ("disposition_date", "disposition_id"))
+             for line in outlier_lines(traj, col, source, idc)]
+    for line in lines:
+        print(line, file=sys.stderr)
+    return bool(lines)
 
 
 def _read_trajectories(path: str) -> pl.DataFrame:
@@ -219,6 +232,8 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
     with pl.Config(tbl_rows=200, tbl_cols=-1, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
         print(fit.table())
+        if fit.imprecise_:
+            print(fit.imprecise_["note"])
         print(f"Re-arrest within {re.horizon_months:g} months of {'release' if re.from_release else 'conviction'}, "
               f"by sentence length (arrests table covers until {re.arrests_cover_until_})")
         if not re.observed_:

@@ -9,7 +9,10 @@ Statistics Program. Links, one-to-one:
 - prosecution -> disposition: by `prosecution_id` on the disposition; otherwise by
   `person_id`, the nearest disposition on or after the filing within a window. A
   disposition is never linked to a filing after it; a keyed disposition dated before its
-  filing is rejected (`disposition_before_filing`).
+  filing is rejected (`disposition_before_filing`), and so is a keyless one whose person's
+  filings within the window all come after it (keyed and keyless runs reject the same
+  records for the same reason).
+Dates known only to the month or year are compared as intervals (`<col>_precision`).
 A record whose key names a record missing from the extract is never window-linked to
 another one (it would close or open the wrong matter): it starts its own trajectory.
 Window candidates are resolved by iterated mutual best choice, which for a strict order
@@ -30,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from tipdrift.errors import InputFileError
-from tipdrift.load import LoadResult, load_table
+from tipdrift.load import LoadResult, interval_end, load_table
 from tipdrift.mapping import Mapping
 from tipdrift.timeutil import MONTH_DAYS
 from tipdrift.vocab import CASE_TYPES
@@ -40,6 +43,8 @@ TRAJECTORY_COLUMNS = [
     "disposition_date", "outcome", "sentence_months", "jurisdiction", "case_type", "entry_stage", "link_method",
     "prosecution_link", "disposition_link", "filing_case_type", "next_arrest_date",
 ]
+# Precision of each date (day, month, year); written when any source date is imprecise.
+PRECISION_COLUMNS = ["arrest_date_precision", "filing_date_precision", "disposition_date_precision"]
 
 
 @dataclass
@@ -178,16 +183,28 @@ def index_sources(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposition
     arrests = _conform(arrests, "arrests")
     prosecutions = _conform(prosecutions, "prosecutions")
     dispositions = _conform(dispositions, "dispositions")
-    A = arrests.select(_rows().alias("ai"), _hash("person_id").alias("ph"), "arrest_date",
+    A = arrests.select(_rows().alias("ai"), _hash("person_id").alias("ph"), "arrest_date", _end(arrests, "arrest_date"),
                        _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
     P = prosecutions.select(_rows().alias("pi"), _hash("person_id").alias("ph"), "filing_date",
+                            _end(prosecutions, "filing_date"),
                             _hash("jurisdiction").alias("jh"), _hash("case_type").alias("ch"))
     P = P.with_columns(_index_key(prosecutions, "arrest_id", arrests, "arrest_id").alias("key_ai"),
                        prosecutions.get_column("arrest_id").is_not_null().alias("has_key"))
-    D = dispositions.select(_rows().alias("di"), _hash("person_id").alias("ph"), "disposition_date")
+    D = dispositions.select(_rows().alias("di"), _hash("person_id").alias("ph"), "disposition_date",
+                            _end(dispositions, "disposition_date"))
     D = D.with_columns(_index_key(dispositions, "prosecution_id", prosecutions, "prosecution_id").alias("key_pi"),
                        dispositions.get_column("prosecution_id").is_not_null().alias("has_key"))
     return Indexed(arrests, prosecutions, dispositions, A, P, D)
+
+
+def _end(df: pl.DataFrame, col: str) -> pl.Expr:
+    """`<col>_end`: the last day of each date's interval (the date itself at day precision).
+    Imprecise dates are compared as intervals: a disposition in 2014 is not before a filing
+    in 2014-03, and a year-only arrest is within any window that its year reaches."""
+    prec = f"{col}_precision"
+    if prec not in df.columns:
+        return pl.col(col).alias(f"{col}_end")
+    return interval_end(pl.col(col), pl.col(prec).cast(pl.String)).alias(f"{col}_end")
 
 
 def _mask(n: int, at: pl.Series) -> pl.Series:
@@ -205,7 +222,9 @@ def arrest_prosecution_links(ix: Indexed, window_months: float) -> tuple[pl.Data
     # a prosecution whose key names an arrest missing from the extract is not guessed onto another arrest
     cand = (ix.P.filter(~p_keyed & ~pl.col("has_key"))
             .join(ix.A.filter(~a_keyed), on="ph", how="inner", suffix="_a")
-            .with_columns((pl.col("filing_date") - pl.col("arrest_date")).dt.total_days().abs().alias("gap"))
+            .with_columns(pl.max_horizontal((pl.col("filing_date") - pl.col("arrest_date_end")).dt.total_days(),
+                                            (pl.col("arrest_date") - pl.col("filing_date_end")).dt.total_days(),
+                                            pl.lit(0)).alias("gap"))
             .filter(pl.col("gap") <= window_months * MONTH_DAYS)
             .with_columns(((pl.col("jh") != pl.col("jh_a")).cast(pl.Int8) + (pl.col("ch") != pl.col("ch_a")).cast(pl.Int8))
                           .alias("mismatch"))
@@ -220,19 +239,37 @@ def prosecution_disposition_links(ix: Indexed, window_months: float) -> tuple[pl
     _, npr, nd = ix.sizes
     keyed = ix.D.filter(pl.col("key_pi").is_not_null()).join(ix.P.select("pi", "filing_date"), left_on="key_pi",
                                                                right_on="pi")
-    before = keyed.filter(pl.col("disposition_date") < pl.col("filing_date")).get_column("di")
-    key_pd = _first_per_key(keyed.filter(pl.col("disposition_date") >= pl.col("filing_date")), "key_pi",
+    is_before = pl.col("disposition_date_end") < pl.col("filing_date")  # the whole interval before the filing
+    before = keyed.filter(is_before).get_column("di")
+    key_pd = _first_per_key(keyed.filter(~is_before), "key_pi",
                             ["disposition_date", "di"]).select(pl.col("key_pi").alias("pi"), "di")
     d_taken = _mask(nd, key_pd["di"]) | _mask(nd, before)
     p_closed = _mask(npr, key_pd["pi"])
     # a disposition whose key names a filing missing from the extract closes that filing, not another one
     cand = (ix.D.filter(~d_taken & ~pl.col("has_key"))
             .join(ix.P.filter(~p_closed).select("pi", "ph", "filing_date"), on="ph", how="inner")
-            .with_columns((pl.col("disposition_date") - pl.col("filing_date")).dt.total_days().alias("gap"))
-            .filter((pl.col("gap") >= 0) & (pl.col("gap") <= window_months * MONTH_DAYS))
+            .with_columns((pl.col("disposition_date") - pl.col("filing_date")).dt.total_days().clip(0).alias("gap"),
+                          is_before.alias("before"))
+            .filter(~pl.col("before") & (pl.col("gap") <= window_months * MONTH_DAYS))
             .select("pi", "di", "gap"))
     cand = _same_person(cand, ix.person("prosecutions"), "pi", ix.person("dispositions"), "di")
-    return key_pd, _mutual_best(cand, "di", "pi", ["gap"]).select("pi", "di"), before
+    win_pd = _mutual_best(cand, "di", "pi", ["gap"]).select("pi", "di")
+    placed = d_taken | _mask(nd, win_pd["di"])
+    return key_pd, win_pd, pl.concat([before, _keyless_before(ix, placed, window_months)])
+
+
+def _keyless_before(ix: Indexed, placed: pl.Series, window_months: float) -> pl.Series:
+    """Unlinked keyless dispositions whose person's filings within the window all come
+    after them: the keyless reading of a keyed disposition dated before its filing, rejected
+    for the same reason (`disposition_before_filing`). A disposition whose person has no
+    filing in the extract is not rejected: its prosecution may simply be missing."""
+    d = ix.D.filter(~placed & ~pl.col("has_key")).select("di", "ph", "disposition_date", "disposition_date_end")
+    pairs = (d.join(ix.P.select("pi", "ph", "filing_date"), on="ph", how="inner")
+             .filter((pl.col("filing_date") - pl.col("disposition_date_end")).dt.total_days()
+                     <= window_months * MONTH_DAYS))
+    pairs = _same_person(pairs, ix.person("prosecutions"), "pi", ix.person("dispositions"), "di")
+    return (pairs.group_by("di").agg((pl.col("filing_date") > pl.col("disposition_date_end")).all().alias("all_after"))
+            .filter("all_after").get_column("di").sort().cast(pl.UInt32))
 
 
 def _tagged(key: pl.DataFrame, win: pl.DataFrame) -> pl.DataFrame:
@@ -286,7 +323,10 @@ def assemble(ix: Indexed, plan: RowPlan) -> pl.DataFrame:
                           d_part.cast(dtype)])
 
     link_name = {0: "key", 1: "person_window"}
-    return pl.DataFrame({
+    prec = {"arrest_date_precision": _precision(arrests, "arrest_date").extend_constant(None, n_rest),
+            "filing_date_precision": _precision(prosecutions, "filing_date").gather(pi),
+            "disposition_date_precision": _precision(dispositions, "disposition_date").gather(di)}
+    return pl.DataFrame({**prec,
         "trajectory_id": pl.Series(np.arange(1, idx.height + 1, dtype=np.uint64)),
         "person_id": entry("person_id"),
         "arrest_id": arrests.get_column("arrest_id").extend_constant(None, n_rest),
@@ -310,6 +350,13 @@ def assemble(ix: Indexed, plan: RowPlan) -> pl.DataFrame:
         .when(pl.col("stage") == 1).then(pl.col("disposition_link"))
         .otherwise(pl.lit("none", LINK)).alias("link_method"),
     )
+
+
+def _precision(df: pl.DataFrame, col: str) -> pl.Series:
+    """The precision of each date (day when the source did not say)."""
+    if f"{col}_precision" in df.columns:
+        return df.get_column(f"{col}_precision").cast(pl.String)
+    return pl.Series(f"{col}_precision", ["day"] * df.height, pl.String)
 
 
 def check_reconciled(idx: pl.DataFrame, ix: Indexed, n_before: int) -> None:
@@ -341,7 +388,7 @@ def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposi
     traj = assemble(ix, plan)
     ph_rows = pl.concat([ix.A.get_column("ph"), ix.P.get_column("ph").gather(plan.p_alone),
                          ix.D.get_column("ph").gather(plan.d_alone)])
-    traj = _add_next_arrest(traj, ix.A, ph_rows, ix.person("arrests")).select(TRAJECTORY_COLUMNS)
+    traj = _add_next_arrest(traj, ix.A, ph_rows, ix.person("arrests")).select(TRAJECTORY_COLUMNS + PRECISION_COLUMNS)
     na, npr, nd = ix.sizes
     stages = dict(plan.idx.get_column("stage").value_counts().iter_rows())
     summary = {
