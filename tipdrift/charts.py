@@ -40,7 +40,7 @@ alt = _import_altair()
 
 from tipdrift.privacy import DEFAULT_THRESHOLD
 from tipdrift.timeutil import add_months
-from tipdrift.vocab import CASE_TYPES
+from tipdrift.vocab import CASE_TYPES, UNKNOWN
 
 SUPPRESSED = "suppressed (<{t} per cell)"
 # One colour per case type, the same in every report and notebook (never assigned by which
@@ -142,6 +142,35 @@ def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHO
     rule = alt.Chart(alt.Data(values=_values(marks))).mark_rule(strokeWidth=2, color="#212529").encode(
         x="period:T", tooltip=["label:N"])
     return alt.layer(bars, band, rule).properties(width=width, height=120, title=f"Cases per period: {unit}")
+
+
+def completeness_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Per period: the share of records whose type was not recorded (`unknown`), left
+    empty when either the unknown or the recorded count is below the threshold (a share
+    from a small cell would reveal it)."""
+    d = (long.filter(pl.col("unit") == unit)
+         .group_by("period").agg(pl.col("count").filter(pl.col("category") == UNKNOWN).sum().alias("unknown"),
+                                 pl.col("count").sum().alias("total")).sort("period"))
+    small = (pl.col("unknown") < threshold) | ((pl.col("total") - pl.col("unknown")) < threshold)
+    return d.select("period", pl.when(small | (pl.col("total") == 0)).then(None)
+                    .otherwise(pl.col("unknown") / pl.col("total")).alias("unknown_share"))
+
+
+def completeness_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720,
+                       shifts: list[Shift] | None = None) -> alt.LayerChart:
+    """Share of records with no recorded type per period (recording completeness), with
+    the dates of shifts flagged as completeness changes."""
+    d = completeness_shares(long, unit, threshold)
+    line = alt.Chart(alt.Data(values=_values(d))).mark_line(point=True, color=CASE_TYPE_COLOURS[UNKNOWN]).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("unknown_share:Q", title="type not recorded", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=["period:T", alt.Tooltip("unknown_share:Q", format=".1%", title="type not recorded")])
+    marks = pl.DataFrame([{"period": s.period.isoformat(), "label": f"{s.period.isoformat()[:7]}: {s.status_reason}"}
+                          for s in (shifts or []) if s.unit == unit and s.status_reason == "recording completeness"],
+                         schema={"period": pl.String, "label": pl.String})
+    rule = alt.Chart(alt.Data(values=_values(marks))).mark_rule(strokeDash=[4, 3], color="#e67700").encode(
+        x="period:T", tooltip=["label:N"])
+    return alt.layer(line, rule).properties(width=width, height=110, title=f"Recording completeness: {unit}")
 
 
 def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:

@@ -17,10 +17,14 @@ LINK_KINDS: tuple[str, ...] = ("arrests", "prosecutions", "dispositions")
 def drift_run_for(params: dict[str, Any]) -> DriftRun:
     """The run a drift report reads: a saved one (`run_dir`) or a fresh detection over all
     units with the pooled series."""
+    from tipdrift.load import find_table
+
     if params["run_dir"]:
         return DriftRun.load(params["run_dir"])
-    return run_drift(Path(params["data_dir"]) / params["table"], detection_params(params, pooled=True),
-                     context=params["context_dir"] or None, as_of=params["as_of"] or None)
+    table = Path(params["data_dir"]) / params["table"] if params["table"] else find_table(params["data_dir"], "cases")
+    return run_drift(table, detection_params(params, pooled=True), context=params["context_dir"] or None,
+                     as_of=params["as_of"] or None, mapping=params["mapping"] or None,
+                     unit=params["unit_column"] or None, max_rejected=params["max_rejected"])
 
 
 def drift_report_view(given: dict[str, Any]) -> DriftView:
@@ -32,7 +36,6 @@ def drift_report_view(given: dict[str, Any]) -> DriftView:
 def linked_for(params: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
     """The linkage a trajectory report reads (a saved `linked_dir`, or linked now from the
     data folder) and the provenance of its three inputs."""
-    import datetime as dt
 
     from tipdrift.link import LinkResult, link_files
     from tipdrift.load import find_table
@@ -43,7 +46,8 @@ def linked_for(params: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
         paths = [Path(linked.summary["sources"][k]["path"]) for k in LINK_KINDS]
     else:
         paths = [find_table(params["data_dir"], k) for k in LINK_KINDS]
-        linked = link_files(*paths, as_of=params["as_of"] or dt.date.today().isoformat())
+        linked = link_files(*paths, mapping=params["mapping"] or None, as_of=params["as_of"] or None,
+                            max_rejected=params["max_rejected"])
     return linked, [input_record(p) for p in paths]
 
 

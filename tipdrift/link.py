@@ -449,12 +449,19 @@ def _add_next_arrest(traj: pl.DataFrame, A: pl.DataFrame, ph: pl.Series, a_perso
 
 def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str | Path,
                mapping: Mapping | str | Path | None = None, window_months: float = 24,
-               disposition_window_months: float = 60, as_of: dt.date | str | None = None) -> LinkResult:
-    """Load and validate the three sources, link them, and reconcile every source's rows."""
+               disposition_window_months: float = 60, as_of: dt.date | str | None = None,
+               max_rejected: float | None = None) -> LinkResult:
+    """Load and validate the three sources, link them, and reconcile every source's rows.
+    With `max_rejected`, stop (DataError) when a source has a larger share rejected."""
+    from tipdrift.checks import check_rejected
+
     loads: dict[str, LoadResult] = {
         kind: load_table(kind, path, mapping=mapping, as_of=as_of)
         for kind, path in (("arrests", arrests), ("prosecutions", prosecutions), ("dispositions", dispositions))
     }
+    for l in loads.values():
+        if max_rejected is not None:
+            check_rejected(l.summary, max_rejected)
     return link_loaded(loads, window_months, disposition_window_months)
 
 

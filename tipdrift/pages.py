@@ -16,7 +16,7 @@ th{background:#f1f3f5}.tipdrift-chart{margin:1em 0;overflow-x:auto}h1{font-size:
 .provenance{font-size:.85em;color:#495057}footer{margin-top:3em;font-size:.8em;color:#868e96}
 .jp-OutputPrompt,.jp-InputPrompt,.anchor-link{display:none}pre{white-space:pre-wrap}
 """
-PATH_PARAMS = ("data_dir", "context_dir", "run_dir", "linked_dir")
+PATH_PARAMS = ("data_dir", "context_dir", "run_dir", "linked_dir", "mapping")
 
 
 def table_html(df: pl.DataFrame, max_rows: int = 200) -> str:

@@ -169,10 +169,11 @@ class TrajectoryParams(_Params):
 
 # What each report exposes, beyond the detection or trajectory settings it shares.
 _REPORT_OWN: dict[str, dict[str, Any]] = {
-    "drift": {"data_dir": "data/synthetic", "table": "cases.parquet", "context_dir": "context_log", "run_dir": "",
-              "unit": "(pooled)", "start": "", "end": "", "as_of": "", "small_cell": 5},
-    "trajectories": {"data_dir": "data/synthetic", "linked_dir": "", "unit": "", "start": "", "end": "", "as_of": "",
-                     "small_cell": 5},
+    "drift": {"data_dir": "data/synthetic", "table": "", "mapping": "", "unit_column": "", "context_dir": "context_log",
+              "run_dir": "", "unit": "(pooled)", "start": "", "end": "", "as_of": "", "small_cell": 5,
+              "max_rejected": 0.05},
+    "trajectories": {"data_dir": "data/synthetic", "mapping": "", "linked_dir": "", "unit": "", "start": "", "end": "",
+                     "as_of": "", "small_cell": 5, "max_rejected": 0.05},
 }
 _REPORT_SHARED: dict[str, tuple[type[_Params], tuple[str, ...], dict[str, Any]]] = {
     "drift": (DriftParams, ("freq", "penalty", "min_size", "alpha", "n_boot", "seed"), {}),
@@ -220,6 +221,8 @@ def resolve_report_params(kind: str, given: dict[str, Any] | None = None) -> dic
     _check_dates(params)
     if params["small_cell"] < 1:
         raise ParameterError("small_cell must be at least 1")
+    if not 0 <= params["max_rejected"] <= 1:
+        raise ParameterError(f"max_rejected must be a share in [0, 1], not {params['max_rejected']}")
     cls, names, _ = _REPORT_SHARED[kind]
     cls.from_dict({k: params[k] for k in names})  # validates the shared settings
     return params

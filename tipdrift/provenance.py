@@ -39,7 +39,8 @@ def input_record(path: str | Path, summary: dict[str, Any] | None = None) -> dic
     out: dict[str, Any] = {"path": str(path), "sha256": sha256_of(path)}
     if summary is not None:
         out.update(rows=summary["rows"], accepted=summary["accepted"], rejected=summary["rejected"],
-                   reasons=summary.get("reasons", {}), **({"skipped": summary["skipped"]} if summary.get("skipped") else {}))
+                   reasons=summary.get("reasons", {}), **({"skipped": summary["skipped"]} if summary.get("skipped") else {}),
+                   **({"mapping_notes": summary["notes"]} if summary.get("notes") else {}))
     else:
         out["rows"] = count_rows(path)
     return out

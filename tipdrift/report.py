@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from tipdrift.errors import InputFileError, ParameterError, ReportError
+from tipdrift.errors import DataError, InputFileError, ParameterError, ReportError
 from tipdrift.pages import PATH_PARAMS, index_html, page
 from tipdrift.params import read_yaml_mapping, resolve_report_params
 
@@ -62,6 +62,8 @@ def _failure(kind: str, name: str, exc: Any) -> Exception:
     first = (str(exc.evalue).strip().splitlines() or [""])[0]
     if exc.ename in ("ParameterError", "InputFileError"):
         return ParameterError(f"{kind} report ({name}): {first}")
+    if exc.ename == "DataError":  # the data, not the report: say what the user must fix
+        return DataError(f"{kind} report ({name}): {first}")
     return ReportError(f"{kind} report ({name}) failed in cell {exc.exec_count}: {exc.ename}: {first}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -35,6 +36,13 @@ def shifts_frame(shifts: list[Shift]) -> pl.DataFrame:
              "effect": s.effect_label(), "status": s.status, "events": ", ".join(a.event_id for a in s.annotations)}
             for s in shifts]
     return pl.DataFrame(rows, schema=SHIFT_COLUMNS)
+
+
+def period_label(d: dt.date, freq: str) -> str:
+    """A period as its frequency names it: 2014 (year), 2014Q2 (quarter), 2014-05 (month)."""
+    if freq == "year":
+        return str(d.year)
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}" if freq == "quarter" else d.isoformat()[:7]
 
 
 def in_range(col: str, start: str, end: str) -> pl.Expr:
@@ -71,14 +79,15 @@ class DriftView:
     def shifts_table(self) -> pl.DataFrame:
         rows = []
         for s in self.shifts:
+            label = partial(period_label, freq=self.params.get("freq", "month"))
             rows.append({
-                "kind": s.kind, "first period": s.period.isoformat()[:7],
-                "95% interval": f"{s.ci[0].isoformat()[:7]} to {s.ci[1].isoformat()[:7]}",
+                "kind": s.kind, "first period": label(s.period),
+                "95% interval": f"{label(s.ci[0])} to {label(s.ci[1])}",
                 "shape": shape_label(s),
                 "stability": "" if s.stability is None else f"{s.stability:.0%}",
                 "p (BH-adjusted)": f"{s.p_adjusted:.3f}",
                 "effect": s.effect_label(categories=3),
-                "status": s.status,
+                "status": s.status + (f" ({s.status_reason})" if s.status_reason else ""),
                 "recorded context": "; ".join(f"{a.event_id} {a.kind} {a.date.isoformat()} ({a.description})"
                                               for a in s.annotations) or "none recorded",
                 "chance rate": "" if s.chance_rate is None else f"{s.chance_rate:.0%}",
@@ -124,12 +133,17 @@ def _data_rows(run: Any) -> list[tuple[str, str]]:
     rows = []
     for i in run.inputs:
         reasons = ", ".join(f"{k} {v}" for k, v in i.get("reasons", {}).items()) or "none"
-        rows += [(f"{Path(i['path']).name}: rows read", str(i["rows"])),
+        skipped = f" (+{i['skipped']} skipped: not records of this table)" if i.get("skipped") else ""
+        rows += [(f"{Path(i['path']).name}: rows read", f"{i['rows']}{skipped}"),
                  ("accepted", str(i.get("accepted", ""))), ("rejected, by reason", f"{i.get('rejected', '')} ({reasons})")]
+        rows += [("mapping", note) for note in i.get("mapping_notes", [])]
     rows.append(("as of", f"{run.as_of.isoformat() if run.as_of else ''} ({run.as_of_source})"))
     s = run.series
     rows.append(("periods analysed", f"{s.first_period.isoformat()} to {s.last_period.isoformat()} by {s.freq}"
                  + (f"; from {s.censored_from.isoformat()} excluded (reporting lag)" if s.censored_from else "")))
+    if getattr(run, "unit_unknown", 0):
+        rows.append((f"rows with no known {run.table.unit}", f"{run.unit_unknown} (blank or declared unknown: "
+                                                              "counted in no unit)"))
     untested = [f"{x.unit}: {x.status} ({x.reason})" for x in run.statuses if x.status != "analysed"]
     rows.append(("units not tested", "; ".join(untested) or "none"))
     if run.context is not None:
