@@ -1,7 +1,8 @@
 """Real-browser tests: headless Chromium (Debian's package) driven by Playwright.
 
 1. A generated report opened from disk with every non-file request blocked: each chart
-   element holds a drawn SVG, and no request left the page.
+   element holds a drawn SVG (the data-quality section's heat map and completeness chart
+   among them), and no request left the page.
 2. JupyterLab on a loopback port: open explore.ipynb, run all cells, charts appear.
 
 Chromium is installed by .ci/run (apt-get install chromium chromium-driver); Playwright
@@ -68,6 +69,11 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
             assert box and box["width"] > 100 and box["height"] > 50, f"chart {i} did not render"
             assert charts.nth(i).locator("svg path, svg rect").count() > 0
         assert page.locator("text=tipdrift version").count() >= 1
+        # the data-quality section: the heat map (a drawn cell per criterion) and the scores
+        quality = page.locator("section.quality")
+        assert quality.locator("div.tipdrift-chart svg").count() >= 2
+        assert quality.locator("svg rect").count() >= 7
+        assert quality.locator("th", has_text="taxonomic_applicability").count() == 1
         browser.close()
     assert blocked == []
     assert all(u.startswith("file:") for u in requests), requests

@@ -114,3 +114,25 @@ def test_outlying_dates_are_named_when_as_of_is_not_given(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "record C999, column 'opened_date': 2025-05-01" in err
     assert main(["drift", str(src), "--as-of", "2030-01-01", "--out", str(tmp_path / "s.json")]) == 0
+
+
+def test_quality_profiles_each_source_and_writes_a_page(tmp_path: Path) -> None:
+    """`tipdrift quality` over two sources (one by KIND=PATH, one through a mapping): one
+    profile each with the seven scores, the CTDC layout's missing types lowering taxonomic
+    applicability, and an HTML page with the quality section. Catches sources dropped,
+    scores not computed, and a mapping not applied (43% unknown read as nothing)."""
+    ctdc = REPO / "data" / "examples" / "ctdc"
+    out = tmp_path / "q.json"
+    assert main(["quality", f"cases={ctdc / 'sample.csv'}", "--mapping", str(ctdc / "mapping.yaml"),
+                 "--as-of", "2021-12-31", "--out", str(out), "--html", str(tmp_path / "q.html")]) == 0
+    doc = json.loads(out.read_text())
+    assert len(doc["criteria"]) == 7 and len(doc["sources"]) == 1
+    s = doc["sources"][0]
+    assert s["rows"] == 3937 and 5.0 <= s["scores"]["taxonomic_applicability"] <= 6.0
+    assert '<section class="quality">' in (tmp_path / "q.html").read_text()
+    synth = REPO / "data" / "synthetic"
+    assert main(["quality", str(synth / "cases.parquet"), str(synth / "arrests.parquet"), "--as-of", "2024-12-31",
+                 "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [s["kind"] for s in doc["sources"]] == ["cases", "arrests"]
+    assert all(s["scores"]["taxonomic_applicability"] > 8 for s in doc["sources"])

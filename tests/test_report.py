@@ -250,3 +250,21 @@ def test_each_drift_page_says_what_data_it_holds(drift_pages: Path) -> None:
     text = " ".join(c for k, v in parser.cells.items() if k.startswith("Data") for c in v)
     assert "cases.parquet: rows read" in text and "rejected, by reason" in text
     assert "2024-12-31 (given)" in text and "units not tested" in text
+
+
+def test_a_drift_report_reads_a_source_through_its_mapping(tmp_path: Path) -> None:
+    """A drift report on the CTDC-layout sample with `mapping`, `unit_column` and yearly
+    periods: no second canonical copy of the data, the completeness chart beside the mix,
+    the completeness shift labelled as such, periods named as years, the mapping's rules
+    listed in the Data section. Catches reports that accept no mapping or demand org_id."""
+    from conftest import REPO
+
+    ctdc = REPO / "data" / "examples" / "ctdc"
+    page = run_report("drift", {"data_dir": str(ctdc), "table": "sample.csv", "mapping": str(ctdc / "mapping.yaml"),
+                                "unit_column": "citizenship", "freq": "year", "context_dir": "", "unit": "UA"},
+                      tmp_path / "ua.html")
+    text = page.read_text()
+    assert "Recording completeness: UA" in text
+    assert "artifact_compatible (recording completeness)" in text
+    assert "<td>2013</td><td>2013 to 2013</td>" in text
+    assert "read as not known" in text and "one record per row (id: row)" in text

@@ -173,6 +173,35 @@ def completeness_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_T
     return alt.layer(line, rule).properties(width=width, height=110, title=f"Recording completeness: {unit}")
 
 
+def quality_heatmap(scores: pl.DataFrame, criteria: list[str], width: int = 560) -> alt.LayerChart:
+    """Sources x the seven quality criteria, each cell its 0-10 score (blank: not applicable)."""
+    d = scores.with_columns(pl.col("criterion").str.replace_all("_", " "))
+    order = [c.replace("_", " ") for c in criteria]
+    base = alt.Chart(alt.Data(values=_values(d))).encode(
+        x=alt.X("criterion:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("source:N", title=None))
+    cells = base.mark_rect().encode(
+        color=alt.Color("score:Q", scale=alt.Scale(domain=[0, 10], scheme="blues"), title="score (0-10)"),
+        tooltip=["source:N", "criterion:N", alt.Tooltip("score:Q", format=".1f")])
+    text = base.transform_filter("isValid(datum.score)").mark_text(fontSize=11).encode(text=alt.Text("score:Q", format=".1f"),
+                                              color=alt.condition("datum.score > 6", alt.value("white"), alt.value("black")))
+    return alt.layer(cells, text).properties(width=width, title="Data quality by source (0-10 per criterion)")
+
+
+def quality_over_time(series: pl.DataFrame, width: int = 720) -> alt.Chart:
+    """Per source and period: the share of canonical fields complete and the share with no
+    recorded type (periods below the small-cell threshold left out)."""
+    return alt.Chart(alt.Data(values=_values(series))).mark_line(point=True).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("value:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.Color("measure:N", title=None),
+        tooltip=["source:N", "period:T", "measure:N", alt.Tooltip("value:Q", format=".1%")],
+    ).properties(width=width, height=90).facet(
+        row=alt.Row("source:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top"))
+    ).properties(
+        title="Completeness over time")
+
+
 def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
     """Share of each arrest cohort reaching each stage within the horizon (group "all"),
     with 95% intervals; cohorts below the threshold are left out, provisional ones marked."""

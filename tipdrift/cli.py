@@ -241,6 +241,59 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
         print(re.table_)
 
 
+def quality_step(sources: list[str], mapping: str | None, as_of: str | None, freq: str, out: str | Path,
+                 html_out: str | Path | None = None, small_cell: int = 5) -> dict[str, Any]:
+    """Profile each source (KIND=PATH, or a PATH whose kind its columns tell), write
+    quality.json (and an HTML page), print the scores (the `quality` command and the demo)."""
+    from tipdrift.drift import write_json
+    from tipdrift.load import load_table
+    from tipdrift.pages import page, quality_html
+    from tipdrift.quality import profile_source, quality_document
+    from tipdrift.timeutil import parse_date
+
+    profiles = []
+    for spec in sources:
+        kind, path = _source_kind(spec, mapping)
+        loaded = load_table(kind, path, mapping=mapping, as_of=as_of)
+        profiles.append(profile_source(loaded, as_of=parse_date(as_of) or dt.date.fromisoformat(loaded.summary["as_of"]),
+                                       freq=freq))
+    doc = quality_document(profiles)
+    write_json(doc, out)
+    with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        print(pl.DataFrame([{"source": f"{Path(p.source).name} ({p.kind})", **p.scores} for p in profiles]))
+    for p in profiles:
+        for n in p.notes:
+            print(f"note: {Path(p.source).name}: {n}")
+    if html_out:
+        Path(html_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(html_out).write_text(page("tipdrift data quality", quality_html(doc, small_cell, heading="h1")),
+                                  encoding="utf-8")
+    return doc
+
+
+def _source_kind(spec: str, mapping: str | None) -> tuple[str, str]:
+    """KIND=PATH, or PATH: its kind from its file name (arrests.csv) or its id column."""
+    from tipdrift.schema import SPECS
+
+    if "=" in spec and spec.split("=", 1)[0] in SPECS:
+        kind, path = spec.split("=", 1)
+        return kind, path
+    stem = Path(spec).stem
+    if stem in SPECS:
+        return stem, spec
+    from tipdrift.drift import infer_kind
+    from tipdrift.mapping import Mapping
+
+    return infer_kind(spec, Mapping.from_yaml(mapping) if mapping else None), spec
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    quality_step(args.sources, args.mapping, args.as_of, args.freq, args.out, args.html)
+    print(f"-> {args.out}" + (f" and {args.html}" if args.html else ""))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from tipdrift.testing.evaluate import evaluate_world
 
@@ -310,6 +363,17 @@ def _demo_reports(data: Path, context: str, reports: Path, as_of: str) -> None:
     print(f"\nOpen {index.resolve()} (drift reports by unit) and {traj_page.resolve()}")
 
 
+def _demo_ctdc(out: Path) -> None:
+    """Step 3b: the CTDC-layout sample read through its mapping alone, by citizenship and year."""
+    ctdc = Path("data/examples/ctdc")
+    if not (ctdc / "sample.csv").is_file():
+        return
+    print("\n-- 3b. a source in the CTDC global-dataset layout (year only, flag columns, no record id, "
+          "k-anonymised copies), read through its mapping alone")
+    drift_step(ctdc / "sample.csv", DriftParams(freq="year"), out / "ctdc_shifts.json", mapping=ctdc / "mapping.yaml",
+               unit="citizenship")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole job, through the same steps the individual commands run."""
     from tipdrift.review import format_review, review
@@ -319,6 +383,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"== tipdrift demo on {data} (outputs in {out})\n")
     print("-- 1. load and validate")
     loaded = _demo_load(data, Path(args.context), out, args.as_of)
+    print("\n-- 1b. data quality of each source (seven criteria, 0-10; formulas in README)")
+    quality_step([str(find_table(data, k)) for k in TABLE_FILES], None, args.as_of, "year", out / "quality.json",
+                 out / "quality.html")
+    print(f"-> {out / 'quality.json'} and {out / 'quality.html'}")
     print("\n-- 2. link: arrests -> prosecutions -> court outcomes, and cohort attrition")
     tparams = TrajectoryParams()
     linked = link_step({k: loaded[k] for k in ("arrests", "prosecutions", "dispositions")}, tparams, out / "link")
@@ -326,6 +394,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
     run = drift_step(find_table(data, "cases"), DriftParams(pooled=True), out / "shifts.json", context=args.context,
                      as_of=args.as_of)
+    _demo_ctdc(out)
     print("\n-- 4. review: every shift with its recorded context")
     print(format_review(review(run.shifts, None, len(run.without_shift))))
     if not args.no_reports:
@@ -433,6 +502,18 @@ def _add_link_attrition(sub: Any) -> None:
     at.set_defaults(func=cmd_attrition)
 
 
+def _add_quality(sub: Any) -> None:
+    q = sub.add_parser("quality", help="a data-quality profile per source, scored 0-10 on seven criteria -> quality.json")
+    q.add_argument("sources", nargs="+", metavar="SOURCE", help="KIND=PATH (e.g. cases=data/x.csv), or a PATH whose "
+                                                                "file name or id column tells the kind")
+    q.add_argument("--mapping", default=None, help="YAML mapping of the sources' layout")
+    q.add_argument("--as-of", default=None, help="extract date (default: the mapping's as_of, else today)")
+    q.add_argument("--freq", choices=FREQS, default="year", help="period of the per-period profile (default year)")
+    q.add_argument("--html", default=None, help="also write an HTML page with the heat map and charts")
+    q.add_argument("--out", required=True, help="quality.json to write")
+    q.set_defaults(func=cmd_quality)
+
+
 def _add_evaluate_report_demo(sub: Any) -> None:
     ev = sub.add_parser("evaluate", help="generate a synthetic world and score linkage, attrition and drift against its truth")
     ev.add_argument("--seed", type=int, default=2024)
@@ -466,7 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tipdrift", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"tipdrift {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_synth, _add_validate, _add_drift, _add_review, _add_link_attrition, _add_evaluate_report_demo):
+    for add in (_add_synth, _add_validate, _add_drift, _add_review, _add_link_attrition, _add_quality,
+                _add_evaluate_report_demo):
         add(sub)
     return p
 

@@ -64,6 +64,7 @@ class DriftRun:
     as_of_source: str = "given"  # or "the mapping's as_of", "latest <date column> in the table"
     warnings: list[str] = field(default_factory=list)  # dates far beyond the rest (as_of not given)
     unit_unknown: int = 0  # accepted rows whose unit is blank or declared unknown (not in any series)
+    quality: dict[str, Any] | None = None  # tipdrift.quality document of the analysed table
 
     def parameters(self) -> dict[str, Any]:
         p, s = self.params, self.series
@@ -84,6 +85,8 @@ class DriftRun:
             "tested_candidates": self.family,
             "series": [s.to_json() for s in self.statuses], "shifts": [s.to_json() for s in self.shifts],
         }
+        if self.quality is not None:
+            doc["quality"] = self.quality
         if self.context is not None:
             doc["context"] = self.context
             doc["context_without_shift"] = self.without_shift
@@ -123,7 +126,7 @@ class DriftRun:
                    shifts=[Shift.from_json(s) for s in doc["shifts"]], family=doc.get("tested_candidates", {}),
                    inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
                    without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"),
-                   unit_unknown=int(pr.get("rows_without_unit", 0)))
+                   unit_unknown=int(pr.get("rows_without_unit", 0)), quality=doc.get("quality"))
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
@@ -191,7 +194,7 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
     check_precision(df, choice.date, params.freq, str(table))
     warnings = []
     if as_of_date is None and choice.date in df.columns:
-        as_of_date = df.get_column(choice.date).max()
+        as_of_date = _latest(df, choice.date)
         warnings = outlier_lines(df, choice.date, str(table), SPECS[choice.kind].id_column)
     series = build_series(df, unit=choice.unit, date=choice.date, category=choice.category, freq=params.freq,
                           as_of=as_of_date, reporting_lag=params.reporting_lag, pooled=params.pooled)
@@ -200,10 +203,31 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
                    shifts=det.shifts_, family=det.family_, inputs=[input_record(table, loaded.summary)],
                    version=version(), loaded=loaded, as_of_source=as_of_source, warnings=warnings,
                    unit_unknown=int(df.get_column(choice.unit).is_null().sum()) if choice.unit in df.columns else 0)
+    run.quality = _quality(loaded, as_of_date, params.freq, choice)
     _decompose_pooled(run)
     if context is not None:
         attach_log(run, context)
     return run
+
+
+def _quality(loaded: LoadResult, as_of: dt.date | None, freq: str, choice: TableChoice) -> dict[str, Any]:
+    """The data-quality profile of the analysed table (aggregates), for the report's Data section."""
+    from tipdrift.quality import profile_source, quality_document
+
+    unit = choice.unit if choice.unit in loaded.accepted.columns else None
+    profile = profile_source(loaded, as_of=as_of or dt.date.today(), freq=freq, date=choice.date, unit=unit)
+    return quality_document([profile])
+
+
+def _latest(df: pl.DataFrame, date: str) -> dt.date | None:
+    """The latest date in the column, read as the end of its interval (a year-only 2020 is
+    known up to 2020-12-31, so its year is complete, not censored)."""
+    from tipdrift.load import interval_end
+
+    prec = f"{date}_precision"
+    if prec not in df.columns:
+        return df.get_column(date).max()
+    return df.select(interval_end(pl.col(date), pl.col(prec).cast(pl.String)).max()).item()
 
 
 def _load_for_drift(table: str | Path, choice: TableChoice, mapping: Mapping | None,

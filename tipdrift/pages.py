@@ -69,3 +69,23 @@ def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict
             f"<style>{CSS}</style></head><body><h1>tipdrift {kind} reports</h1>"
             f"<p class=\"provenance\">Parameters: {html.escape(json.dumps(shown))}</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>")
+
+
+def quality_html(doc: dict[str, Any], threshold: int, heading: str = "h2") -> str:
+    """The data-quality section: heat map, scores with their formulas, completeness over time."""
+    from tipdrift.charts import chart_html, quality_heatmap, quality_over_time
+    from tipdrift.views import quality_frames
+
+    scores, series = quality_frames(doc, threshold)
+    formulas = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in doc["formulas"].items())
+    wide = scores.with_columns(pl.col("score").cast(pl.String).fill_null("n/a")).pivot(
+        on="criterion", index="source", values="score")
+    parts = [f'<section class="quality"><{heading}>Data quality</{heading}>', chart_html(quality_heatmap(scores, doc["criteria"])),
+             table_html(wide), f'<table class="formulas">{formulas}</table>']
+    if series.height:
+        parts.append(chart_html(quality_over_time(series)))
+    notes = [f"{Path(s['source'].split(';')[0]).name}: {n}" for s in doc["sources"] for n in s.get("notes", [])]
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return "".join(parts) + "</section>"

@@ -70,6 +70,7 @@ class DriftView:
     series_status: str = "analysed"
     series_reason: str | None = None
     data: list[tuple[str, str]] = field(default_factory=list)
+    quality: dict[str, Any] | None = None  # quality document of the analysed table
 
     def data_table(self) -> pl.DataFrame:
         """What the report holds: rows read, accepted and rejected by reason, the as-of date
@@ -167,7 +168,7 @@ def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
     return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
                      events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
                      provenance=prov, context_without_shift=cws, series_status=st.status, series_reason=st.reason,
-                     data=data)
+                     data=data, quality=run.quality)
 
 
 @dataclass
@@ -247,3 +248,29 @@ def trajectory_view(linked: Any, params: dict[str, Any], inputs: list[dict[str, 
     prov = {"tipdrift_version": version(), "as_of": fit.as_of_.isoformat(), "inputs": inputs,
             "parameters": {k: v for k, v in params.items() if k != "linked_dir"}}
     return TrajectoryView(params=params, link_summary=linked.summary, attrition=fit, rearrest=re, provenance=prov)
+
+
+def quality_frames(doc: dict[str, Any], threshold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """From a quality document: (source, criterion, score) for the heat map, and (source,
+    period, measure, value) with the completeness of the canonical fields and the share with
+    no recorded type per period, periods of fewer than `threshold` rows left out (a share
+    of two records says who they are). Sources are named by file name only."""
+    from pathlib import Path
+
+    scores, series = [], []
+    for s in doc["sources"]:
+        name = f"{Path(s['source'].split(';')[0]).name} ({s['kind']})"
+        scores += [{"source": name, "criterion": c, "score": s["scores"].get(c)} for c in doc["criteria"]]
+        canonical = [c for c in s["completeness"] if c not in s["demographic_fields"]]
+        for p in s["periods"]:
+            if p["rows"] < threshold:
+                continue
+            shares = [p["completeness"][c] for c in canonical if c in p["completeness"]]
+            series.append({"source": name, "period": p["period"], "measure": "fields complete",
+                           "value": sum(shares) / len(shares) if shares else None})
+            if p.get("unknown_share") is not None:
+                series.append({"source": name, "period": p["period"], "measure": "type not recorded",
+                                "value": p["unknown_share"]})
+    return (pl.DataFrame(scores, schema={"source": pl.String, "criterion": pl.String, "score": pl.Float64}),
+            pl.DataFrame(series, schema={"source": pl.String, "period": pl.String, "measure": pl.String,
+                                         "value": pl.Float64}))
