@@ -180,3 +180,52 @@ def test_rearrest_says_what_it_can_see() -> None:
     bands = {b["band"]: b for b in doc["bands"]}
     assert bands["no sentence recorded"]["convicted"] == 3
     assert sum(b["convicted"] for b in doc["bands"]) == 8
+
+
+def _co_defendant_world(cases: int = 250, size: int = 4, follow: float = 0.7, seed: int = 5) -> pl.DataFrame:
+    """Cases of `size` co-defendants; each defendant takes the case's outcome with
+    probability `follow`, else an independent draw: an intraclass correlation of follow**2."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(cases):
+        case_conv = rng.random() < 0.6
+        for _ in range(size):
+            conv = case_conv if rng.random() < follow else rng.random() < 0.6
+            rows.append({"arrest_date": D("2015-01-01"), "filing_date": D("2015-02-01"),
+                         "disposition_date": D("2015-09-01"), "outcome": "convicted" if conv else "dismissed",
+                         "case_id": f"K{c}"})
+    return _traj(rows)
+
+
+def test_co_defendants_widen_intervals_by_the_design_effect() -> None:
+    """With co-defendant cases (4 per case, intraclass correlation 0.49: design effect
+    1 + 3 x 0.49 = 2.47), the cluster-bootstrap interval of the conviction share is wider
+    than the defendant-level one by about sqrt(2.47) = 1.57, and the fitter says which
+    intervals it computed. Catches intervals that ignore case_id (ratio 1) and a bootstrap
+    that resamples defendants instead of cases (ratio near 1)."""
+    traj = _co_defendant_world()
+    width = {}
+    for cluster in ("case_id", None):
+        fit = AttritionFitter(horizon_months=24, as_of=D("2018-12-31"), cluster=cluster).fit(traj)
+        c = fit.cohorts_.to_dicts()[0]["convicted"]
+        width[cluster] = c["ci_high"] - c["ci_low"]
+        if cluster:
+            assert "cluster bootstrap over case_id (250 cases" in fit.uncertainty_
+        else:
+            assert "per defendant" in fit.uncertainty_
+    ratio = width["case_id"] / width[None]
+    assert 1.3 < ratio < 1.9, ratio
+    again = AttritionFitter(horizon_months=24, as_of=D("2018-12-31")).fit(traj).cohorts_
+    assert again.equals(AttritionFitter(horizon_months=24, as_of=D("2018-12-31")).fit(traj).cohorts_)
+
+
+def test_independent_defendants_keep_their_width_under_clustering() -> None:
+    """When each case has one defendant the cluster bootstrap agrees with the
+    defendant-level interval (ratio near 1). Catches a bootstrap that inflates everything."""
+    traj = _co_defendant_world(cases=800, size=1)
+    w = [AttritionFitter(horizon_months=24, as_of=D("2018-12-31"), cluster=c).fit(traj).cohorts_.to_dicts()[0]
+         ["convicted"] for c in ("case_id", None)]
+    ratio = (w[0]["ci_high"] - w[0]["ci_low"]) / (w[1]["ci_high"] - w[1]["ci_low"])
+    assert 0.85 < ratio < 1.15, ratio

@@ -72,7 +72,7 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
         # the data-quality section: the heat map (a drawn cell per criterion) and the scores
         quality = page.locator("section.quality")
         assert quality.locator("div.tipdrift-chart svg").count() >= 2
-        assert quality.locator("svg rect").count() >= 7
+        assert quality.locator("g.mark-rect path").count() >= 7  # one drawn cell per criterion
         assert quality.locator("th", has_text="taxonomic_applicability").count() == 1
         browser.close()
     assert blocked == []

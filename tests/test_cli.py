@@ -71,7 +71,8 @@ def test_the_court_recipe_links_year_only_outcomes(tmp_path: Path, capsys) -> No
     skipped (not rejected), the 2031 arrests are future_date against the mapping's as_of,
     and attrition says how far the year-only dates can move its shares. Catches invented
     days (220 of 1,469 rejected on the real data), pending rows counted as rejects, and
-    imprecise durations presented as exact."""
+    imprecise durations presented as exact, and attrition taking 1 January of the last
+    termination year as "now" (the mapping's extract date is carried by the link step)."""
     d = str(COURT / "defendants.csv")
     rc = main(["link", "--arrests", d, "--prosecutions", d, "--dispositions", d,
                "--mapping", str(COURT / "mapping.yaml"), "--out", str(tmp_path / "court")])
@@ -83,9 +84,11 @@ def test_the_court_recipe_links_year_only_outcomes(tmp_path: Path, capsys) -> No
     assert summary["sources"]["arrests"]["reasons"] == {"future_date": 2}
     assert summary["links"]["prosecution_disposition"]["link_rate"] > 0.99
     capsys.readouterr()
-    assert main(["attrition", str(tmp_path / "court" / "trajectories.parquet"), "--as-of", "2021-12-31",
-                 "--out", str(tmp_path / "att.json")]) == 0
-    assert "known only to the month or year" in capsys.readouterr().out
+    assert disp["skipped"] == truth["pending"]
+    assert main(["attrition", str(tmp_path / "court" / "trajectories.parquet"), "--out", str(tmp_path / "att.json")]) == 0
+    out = capsys.readouterr().out
+    assert "known only to the month or year" in out
+    assert "as of 2021-12-31: the extract date given to the link step" in out  # the mapping's, not 1 January
     att = json.loads((tmp_path / "att.json").read_text())
     assert att["imprecise_dates"]["dates"] == truth["terminated"] and att["imprecise_dates"]["max_change_points"] > 5
 
@@ -108,11 +111,12 @@ def test_outlying_dates_are_named_when_as_of_is_not_given(tmp_path: Path, capsys
     the rest is printed with its record and the exit status is 1. Catches two typos
     silently making every cohort look complete."""
     rows = [[f"C{i}", "O1", f"20{10 + i % 8}-0{1 + i % 9}-15", "other" if i % 3 else "forced_labour"] for i in range(60)]
-    rows.append(["C999", "O1", "2025-05-01", "other"])  # before today, far beyond 2017
+    rows += [["C998", "O1", "2025-03-01", "other"], ["C999", "O1", "2025-05-01", "other"]]  # two typos, close together
     src = write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
     assert main(["drift", str(src), "--out", str(tmp_path / "s.json")]) == 1
     err = capsys.readouterr().err
-    assert "record C999, column 'opened_date': 2025-05-01" in err
+    assert "record C998, column 'opened_date': 2025-03-01" in err and "record C999" in err
+    assert err.count("stands more than a year beyond") == 2
     assert main(["drift", str(src), "--as-of", "2030-01-01", "--out", str(tmp_path / "s.json")]) == 0
 
 
@@ -136,3 +140,12 @@ def test_quality_profiles_each_source_and_writes_a_page(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert [s["kind"] for s in doc["sources"]] == ["cases", "arrests"]
     assert all(s["scores"]["taxonomic_applicability"] > 8 for s in doc["sources"])
+
+
+def test_quality_exits_1_on_unmapped_labels(tmp_path: Path, capsys) -> None:
+    """`quality` fails like `validate` when a source has labels its mapping does not map.
+    Catches exit 0 on the same file that validate rejects."""
+    src = REPO / "data" / "examples" / "arrests_source.csv"
+    rc = main(["quality", f"arrests={src}", "--mapping", str(src.with_name("arrests_mapping.yaml")),
+               "--as-of", "2024-12-31", "--out", str(tmp_path / "q.json")])
+    assert rc == 1 and "'Smuggling' (1 rows)" in capsys.readouterr().err

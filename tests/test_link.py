@@ -79,42 +79,41 @@ def test_links_are_one_to_one_and_windows_bound() -> None:
 
 
 def test_dispositions_never_precede_their_filing() -> None:
-    """Keyed and keyless runs reject the same records for the same reason: a disposition
-    dated before its (only possible) filing is `disposition_before_filing` either way; one
-    whose person has no filing in the extract starts its own trajectory. Catches the keyed
-    record rejected while its keyless twin silently becomes an unlinked row."""
+    """A keyed disposition dated before its filing is `disposition_before_filing`; a keyless
+    one that precedes every filing of its person is kept as its own trajectory (its filing
+    may predate the extract) and counted, never silent. Catches a disposition linked to a
+    later filing, and keyless ones before their filings vanishing without a count."""
     arrests = _arrests([("A1", "P1", "2015-01-01", "J1", "other")])
     pros = _pros([("F1", "P1", "2015-02-01", "J1", "other", "A1"),
                   ("F2", "P2", "2015-06-01", "J1", "other", None)])
     disp = _disp([
-        ("D1", "P1", "2014-12-01", "convicted", None, 12.0),  # keyless, before the only filing: rejected
+        ("D1", "P1", "2014-12-01", "convicted", None, 12.0),  # keyless, before the only filing: kept, counted
         ("D2", "P1", "2016-01-01", "dismissed", None, None),  # keyless, after: linked to F1
         ("D3", "P2", "2015-05-01", "convicted", "F2", 6.0),   # keyed but before its filing: rejected
         ("D4", "P7", "2015-05-01", "convicted", None, 6.0),   # no filing for P7 in the extract: its own row
     ])
     res = link_trajectories(arrests, pros, disp)
     assert _pairs(res, "prosecution_id", "disposition_id") == {"F1": "D2"}
-    assert sorted(res.rejected["record_id"].to_list()) == ["D1", "D3"]
-    assert set(res.rejected["reason"].to_list()) == {"disposition_before_filing"}
-    d4 = res.trajectories.filter(pl.col("disposition_id") == "D4")
-    assert d4["entry_stage"].item() == "disposition"
-    keyless = link_trajectories(arrests, pros, disp.with_columns(pl.lit(None, pl.String).alias("prosecution_id")))
-    assert sorted(keyless.rejected["record_id"].to_list()) == ["D1", "D3"]
+    assert res.rejected["record_id"].to_list() == ["D3"]
+    assert res.rejected["reason"].to_list() == ["disposition_before_filing"]
+    for d in ("D1", "D4"):
+        assert res.trajectories.filter(pl.col("disposition_id") == d)["entry_stage"].item() == "disposition"
+    assert res.summary["links"]["prosecution_disposition"]["keyless_before_filing"] == 1
 
 
 def test_year_only_dispositions_link_without_invented_days() -> None:
     """A disposition known only to the year (termination year 2014) links to a filing of
     2014-03-09, keyed or not: the year is an interval that reaches past the filing. One of
-    2013 is before it and rejected. Catches 1 January invented for the year, which
+    2013 keyed to a 2014 filing is before it and rejected (keyless: not linked). Catches 1 January invented for the year, which
     rejects the first as dated before its filing."""
     arrests = _arrests([("A1", "P1", "2014-02-01", "J1", "other")])
     pros = _pros([("F1", "P1", "2014-03-09", "J1", "other", "A1"), ("F2", "P2", "2014-03-09", "J1", "other", None)])
-    disp = _disp([("D1", "P1", "2014-01-01", "convicted", "F1", 12.0), ("D2", "P2", "2013-01-01", "convicted", None, 6.0)])
+    disp = _disp([("D1", "P1", "2014-01-01", "convicted", "F1", 12.0), ("D2", "P2", "2013-01-01", "convicted", "F2", 6.0)])
     disp = disp.with_columns(pl.lit("year").alias("disposition_date_precision"))
-    for d in (disp, disp.with_columns(pl.lit(None, pl.String).alias("prosecution_id"))):
+    for keyed, d in ((True, disp), (False, disp.with_columns(pl.lit(None, pl.String).alias("prosecution_id")))):
         res = link_trajectories(arrests, pros, d)
         assert _pairs(res, "prosecution_id", "disposition_id") == {"F1": "D1"}
-        assert res.rejected["record_id"].to_list() == ["D2"]
+        assert res.rejected["record_id"].to_list() == (["D2"] if keyed else [])
         row = res.trajectories.filter(pl.col("disposition_id") == "D1")
         assert row["disposition_date_precision"].item() == "year"
 

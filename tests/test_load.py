@@ -348,3 +348,27 @@ def test_date_order_compares_intervals(tmp_path: Path) -> None:
     res = load_table("cases", path, as_of=AS_OF)
     assert res.accepted.get_column("case_id").to_list() == ["C1"]
     assert res.rejected.get_column("reason").to_list() == ["date_order"]
+
+
+def test_text_ids_written_as_whole_floats_read_as_integers(tmp_path: Path) -> None:
+    """A CSV written by pandas from a float column holds '1.0': it reads as '1' and links
+    with '1' elsewhere; '1.5' stays as it is. Catches 0 links from '1.0' != '1'."""
+    path = write_csv(tmp_path / "a.csv", ARREST_HEADER[:5], [["1.0", "7.00", "2020-01-01", "J", "other"],
+                                                             ["2.5", "8", "2020-01-01", "J", "other"]])
+    res = load_table("arrests", path, as_of=AS_OF)
+    assert res.accepted.select("arrest_id", "person_id").rows() == [("1", "7"), ("2.5", "8")]
+
+
+def test_excel_date_cells_read_whatever_the_declared_format(tmp_path: Path) -> None:
+    """A real Excel date cell arrives as 'YYYY-MM-DD 00:00:00' even when the mapping says
+    the text dates are %d/%m/%Y: both read. Catches bad_date on every real date cell."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(ARREST_HEADER[:5])
+    ws.append(["A1", "P1", dt.datetime(2020, 1, 5), "J01", "other"])
+    ws.append(["A2", "P2", "06/01/2020", "J01", "other"])
+    wb.save(tmp_path / "a.xlsx")
+    res = load_table("arrests", tmp_path / "a.xlsx", mapping=Mapping(date_format="%d/%m/%Y"), as_of=AS_OF)
+    assert res.accepted.get_column("arrest_date").to_list() == [dt.date(2020, 1, 5), dt.date(2020, 1, 6)]

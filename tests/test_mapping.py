@@ -64,7 +64,8 @@ def test_row_ids_keep_exact_copies(tmp_path: Path) -> None:
     src = _cases(tmp_path, [["2014", "MD", "1", "0", "0", "0"]] * 5)
     res = load_table("cases", src, mapping=_mapping(), as_of=AS_OF)
     assert res.summary["accepted"] == 5 and res.summary["rejected"] == 0
-    assert res.accepted.get_column("case_id").to_list() == [f"src:{r}" for r in range(2, 7)]
+    ids = res.accepted.get_column("case_id").to_list()
+    assert [i.rsplit("/", 1)[-1] for i in ids] == [f"src.csv:{r}" for r in range(2, 7)]
 
 
 def test_unreadable_flag_rejects_the_row_naming_the_column(tmp_path: Path) -> None:
@@ -155,3 +156,51 @@ def test_the_ctdc_mapping_reads_a_partial_extract(tmp_path: Path) -> None:
     assert set(res.accepted.get_column("case_type").unique()) <= {"forced_labour", "sexual_exploitation",
                                                                   "labour_and_sexual", "unknown"}
     assert (res.accepted.get_column("opened_date_precision") == "year").all()
+
+
+def test_typed_parquet_sources_read_like_their_csv(tmp_path: Path) -> None:
+    """The CTDC sample as Parquet with integer flags (-99 as a number), NaN in float
+    flags, and a float year column with date_format %Y gives the same case types as the
+    CSV. Catches tokens applied to text columns only (662 rows rejected as bad_flag), NaN
+    read as 'set' (labour_and_sexual 1,112 instead of 72), and '2014.0' as a bad date."""
+    csv = load_table("cases", CTDC / "sample.csv", mapping=CTDC / "mapping.yaml", as_of="2021-12-31")
+    raw = pl.read_csv(CTDC / "sample.csv", infer_schema_length=10000)
+    flags = [c for c in raw.columns if c.startswith("is")]
+    typed = raw.with_columns(pl.col("yearOfRegistration").cast(pl.Float64),
+                             *(pl.col(c).cast(pl.Float64) for c in flags))
+    nan = typed.with_columns(*(pl.when(pl.col(c).is_null()).then(float("nan")).otherwise(pl.col(c)).alias(c)
+                               for c in flags))
+    for name, frame in (("typed", typed), ("nan", nan)):
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+        res = load_table("cases", tmp_path / f"{name}.parquet", mapping=CTDC / "mapping.yaml", as_of="2021-12-31")
+        assert res.summary["rejected"] == 0, (name, res.summary["reasons"])
+        assert res.accepted.get_column("case_type").to_list() == csv.accepted.get_column("case_type").to_list(), name
+
+
+def test_mapping_mistakes_are_named(tmp_path: Path) -> None:
+    """A table section with a typo, a flag rule giving a value outside the vocabulary, and
+    a YAML yes/no read as a boolean each stop with a message naming the mapping file.
+    Catches a silently ignored section and advice to 'add labels' for a typo in a rule."""
+    bad = {"tables": {"arrest": {"columns": {"a": "arrest_id"}}}}
+    with pytest.raises(InputFileError, match="unknown table 'arrest'"):
+        Mapping.from_dict(bad, "m.yaml")
+    (tmp_path / "m.yaml").write_text("derive:\n  case_type: {flags: [{value: forced_labour, all: [lab]}], otherwise: unkown}\n")
+    src = _cases(tmp_path, [["2014", "MD", "1", "0", "0", "0"]])
+    with pytest.raises(InputFileError, match=r"m.yaml.*derive.case_type gives 'unkown'"):
+        load_table("cases", src, mapping=tmp_path / "m.yaml", as_of=AS_OF)
+    with pytest.raises(InputFileError, match="quote it"):
+        Mapping.from_dict({"missing": [False]})
+
+
+def test_row_ids_stay_distinct_across_a_folder(tmp_path: Path) -> None:
+    """id: row over extracts with the same file name in two folders gives distinct ids
+    (no conflicting_duplicate_id), and the combined summary keeps skipped rows and notes."""
+    from tipdrift.load import load_tables
+
+    for year in ("2019", "2020"):
+        (tmp_path / year).mkdir()
+        _cases(tmp_path / year, [[year, "MD", "1", "0", "0", "0"]] * 3)
+    m = _mapping()
+    res = load_tables("cases", [tmp_path / "2019" / "src.csv", tmp_path / "2020" / "src.csv"], mapping=m, as_of=AS_OF)
+    assert res.summary["accepted"] == 6 and res.summary["rejected"] == 0
+    assert res.summary["notes"] and "skipped" in res.summary

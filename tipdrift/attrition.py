@@ -89,21 +89,44 @@ def cif_curve(time: np.ndarray, status: np.ndarray, points: np.ndarray, n_causes
     return out
 
 
+@dataclass(frozen=True)
+class Clusters:
+    """Cluster labels of the records (their court case), for cluster-bootstrap intervals."""
+
+    labels: np.ndarray
+    replicates: int = 200
+    seed: int = 0
+
+    @property
+    def count(self) -> int:
+        return int(len(np.unique(self.labels)))
+
+
 def cumulative_incidence(time: np.ndarray, status: np.ndarray, horizon: float, n_causes: int,
-                         alpha: float = 0.05) -> list[dict[str, float]]:
-    """CIF of each cause 1..n_causes at `horizon` (competing risks; status 0 = censored)."""
+                         alpha: float = 0.05, clusters: Clusters | None = None) -> list[dict[str, float]]:
+    """CIF of each cause 1..n_causes at `horizon` (competing risks; status 0 = censored).
+
+    With `clusters`, standard errors come from a cluster bootstrap (whole cases resampled)
+    and boundary intervals count clusters, not records, as the number at risk."""
+    from tipdrift.cluster import clustered_se
+
     n = len(time)
     out = []
     if n == 0:
         return [{"estimate": None, "ci_low": None, "ci_high": None} for _ in range(n_causes)]
     times, cinc, se = _cif(time, status)
     idx = int(np.searchsorted(times, horizon, side="right")) - 1
+    boot = None if clusters is None else clustered_se(time, status, horizon, n_causes, clusters.labels,
+                                                      clusters.replicates, clusters.seed)
+    n_eff = n if clusters is None else clusters.count
     for j in range(n_causes):
         if j < len(cinc) and idx >= 0:
             est, s = float(cinc[j][idx]), float(se[j][idx])
         else:
             est, s = 0.0, float("nan")
-        lo, hi = interval(est, s, n, alpha)
+        if boot is not None:
+            s = float(boot[j])
+        lo, hi = interval(est, s, n_eff, alpha)
         out.append({"estimate": round(est, 4), "ci_low": round(lo, 4), "ci_high": round(hi, 4)})
     return out
 
@@ -131,8 +154,16 @@ def _days_to_months(expr: pl.Expr) -> pl.Expr:
 
 
 def latest_date(trajectories: pl.DataFrame) -> dt.date:
+    """The latest date in the trajectories, an imprecise one read as its interval's end (a
+    termination year 2021 is known up to 2021-12-31, not only to 1 January)."""
+    from tipdrift.load import interval_end
+
+    def last(c: str) -> pl.Expr:
+        p = f"{c}_precision"
+        return (interval_end(pl.col(c), pl.col(p).cast(pl.String)) if p in trajectories.columns else pl.col(c)).max()
+
     cols = [c for c in ("arrest_date", "filing_date", "disposition_date", "next_arrest_date") if c in trajectories.columns]
-    return trajectories.select(pl.max_horizontal([pl.col(c).max() for c in cols])).item()
+    return trajectories.select(pl.max_horizontal([last(c) for c in cols])).item()
 
 
 DATE_CONVENTIONS: tuple[str, ...] = ("midpoint", "start", "end")
@@ -209,10 +240,15 @@ class AttritionFitter:
     as_of: dt.date | None = None
     alpha: float = 0.05
     date_convention: str = "midpoint"  # where a month- or year-only date sits in its interval
+    cluster: str | None = "case_id"  # resample whole cases for intervals when this column has values
+    replicates: int = 200  # cluster-bootstrap replicates
+    seed: int = 0
 
     as_of_: dt.date | None = field(default=None, init=False)
     imprecise_: dict[str, Any] | None = field(default=None, init=False, repr=False)
     nested_: bool = field(default=False, init=False, repr=False)  # a refit inside the sensitivity check
+    uncertainty_: str = field(default="", init=False)  # how the intervals were computed, for reports
+    _clustered: str | None = field(default=None, init=False, repr=False)
     cohorts_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     durations_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     curves_: pl.DataFrame | None = field(default=None, init=False, repr=False)
@@ -226,6 +262,8 @@ class AttritionFitter:
         as_of = self.as_of or latest_date(trajectories)
         self.as_of_ = as_of
         t = _entry_times(place_dates(trajectories, self.date_convention), as_of)
+        self._clustered = self._cluster_column(t)
+        self.uncertainty_ = uncertainty_text(self._clustered, t, self.replicates)
         groups = self._groups(t)
         h = float(self.horizon_months)
         rows: list[dict[str, Any]] = []
@@ -265,7 +303,7 @@ class AttritionFitter:
             *keys, *[pl.col(c).struct.field("estimate").alias(c) for c in shares])
         moves = []
         for conv in ("start", "end"):
-            alt = AttritionFitter(self.horizon_months, self.by, as_of, self.alpha, conv)
+            alt = AttritionFitter(self.horizon_months, self.by, as_of, self.alpha, conv, cluster=None)
             alt.nested_ = True
             alt.fit(trajectories)
             other = alt.cohorts_.select(*keys, *[pl.col(c).struct.field("estimate").alias(f"{c}_alt") for c in shares])
@@ -276,6 +314,20 @@ class AttritionFitter:
                 "note": f"{n} dates are known only to the month or year; durations place them at the interval's "
                         f"{self.date_convention}; placing them at its start or end moves a cohort share (cohorts of "
                         f"{DEFAULT_THRESHOLD} or more) by up to {100 * worst:.1f} points"}
+
+    def _cluster_column(self, t: pl.DataFrame) -> str | None:
+        """The cluster column when it is present and holds values (else intervals are per defendant)."""
+        if self.cluster and self.cluster in t.columns and t.get_column(self.cluster).is_not_null().any():
+            return self.cluster
+        return None
+
+    def _clusters(self, g: pl.DataFrame) -> Clusters | None:
+        if not self._clustered:
+            return None
+        from tipdrift.cluster import cluster_ids
+
+        return Clusters(cluster_ids(g.get_column(self._clustered).to_numpy(), g.get_column("trajectory_id").to_numpy()),
+                        self.replicates, self.seed)
 
     def _groups(self, t: pl.DataFrame) -> list[tuple[str, pl.Expr]]:
         """The groups to report: "all", then each value of the `by` column in sorted order."""
@@ -291,15 +343,21 @@ class AttritionFitter:
         filed = g.get_column("filed").to_numpy()
         disposed = g.get_column("disposed").to_numpy()
         row: dict[str, Any] = {"entry_stage": stage, "cohort": int(cohort), "group": gname, "entries": g.height}
+        clusters = self._clusters(g)
         if stage == "arrest":
             time = np.where(filed, g.get_column("t_filing").fill_null(0).to_numpy(), follow)
-            row["prosecuted"] = cumulative_incidence(time, filed.astype(int), h, 1, self.alpha)[0]
+            row["prosecuted"] = cumulative_incidence(time, filed.astype(int), h, 1, self.alpha, clusters)[0]
+            events = {"prosecuted": int((filed & (time <= h)).sum())}
         else:
             row["prosecuted"] = {"estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+            events = {"prosecuted": g.height}
         time = np.where(disposed, g.get_column("t_disp").fill_null(0).to_numpy(), follow)
         status = np.where(disposed, g.get_column("code").to_numpy(), 0)
-        for name, val in zip(OUTCOMES, cumulative_incidence(time, status, h, 3, self.alpha)):
+        for k, (name, val) in enumerate(zip(OUTCOMES, cumulative_incidence(time, status, h, 3, self.alpha, clusters))):
             row[name] = val
+            events[name] = int(((status == k + 1) & (time <= h)).sum())
+        # people behind each estimate (observed within the horizon): reports suppress 1 to threshold - 1
+        row["events"] = events
         row["provisional"] = bool(provisional)
         # Beyond the longest follow-up nothing is observed: say where the figure stands.
         row["estimated_at_months"] = round(min(h, float(follow.max())), 1)
@@ -322,6 +380,7 @@ class AttritionFitter:
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of_.isoformat(), "horizon_months": self.horizon_months, "alpha": self.alpha,
                 "by": self.by, "date_convention": self.date_convention, "imprecise_dates": self.imprecise_,
+                "uncertainty": self.uncertainty_,
                 "cohorts": self.cohorts_.to_dicts(), "durations": self.durations_.to_dicts()}
 
     def table(self) -> pl.DataFrame:
@@ -335,6 +394,16 @@ class AttritionFitter:
             .otherwise(pl.lit("")).alias("note"),
             (pl.col("links").struct.field("person_window") / pl.col("entries") * 100).round(1).alias("window-linked %"),
         )
+
+
+def uncertainty_text(column: str | None, t: pl.DataFrame, replicates: int) -> str:
+    """How the intervals were computed, in a sentence a report can print."""
+    if column is None:
+        return ("95% intervals per defendant (no case_id on the prosecutions: co-defendants' correlated outcomes "
+                "are not accounted for, so intervals may be too narrow)")
+    cases = t.get_column(column).drop_nulls().n_unique()
+    return (f"95% intervals from a cluster bootstrap over {column} ({cases} cases, {replicates} replicates): "
+            "co-defendants of one case are resampled together")
 
 
 def _days_to_months_py(delta: dt.timedelta) -> float:
@@ -371,6 +440,9 @@ class RearrestFitter:
     from_release: bool = False
     as_of: dt.date | None = None
     alpha: float = 0.05
+    cluster: str | None = "case_id"  # resample whole cases for intervals when this column has values
+    replicates: int = 200
+    seed: int = 0
 
     table_: pl.DataFrame | None = field(default=None, init=False, repr=False)
     curve_: pl.DataFrame | None = field(default=None, init=False, repr=False)
@@ -420,7 +492,8 @@ class RearrestFitter:
                 sf = SurvfuncRight(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int))
             times, surv, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
             est, s = _km_at(times, surv, se, self.horizon_months)
-            lo_ci, hi_ci = interval(est, s, n, self.alpha)
+            s, n_eff = self._clustered_se(g, s, n)
+            lo_ci, hi_ci = interval(est, s, n_eff, self.alpha)
             curve = [{"band": label, "months": float(x), "rearrested": round(_km_at(times, surv, se, float(x))[0], 4)}
                      for x in grid]
         else:
@@ -430,6 +503,18 @@ class RearrestFitter:
         row.update(estimate=round(est, 4), ci_low=None if lo_ci is None else round(lo_ci, 4),
                    ci_high=None if hi_ci is None else round(hi_ci, 4))
         return row, curve
+
+    def _clustered_se(self, g: pl.DataFrame, se: float, n: int) -> tuple[float, int]:
+        """(standard error, number at risk): from a cluster bootstrap over cases when the
+        cluster column holds values, else as given."""
+        if not (self.cluster and self.cluster in g.columns and g.get_column(self.cluster).is_not_null().any()):
+            return se, n
+        from tipdrift.cluster import cluster_ids, clustered_se
+
+        labels = cluster_ids(g.get_column(self.cluster).to_numpy(), g.get_column("trajectory_id").to_numpy())
+        boot = clustered_se(g.get_column("time").to_numpy(), g.get_column("event").to_numpy().astype(int),
+                            self.horizon_months, 1, labels, self.replicates, self.seed)
+        return float(boot[0]), int(len(np.unique(labels)))
 
     def to_dict(self) -> dict[str, Any]:
         cover = self.arrests_cover_until_

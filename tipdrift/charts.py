@@ -210,6 +210,8 @@ def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, widt
         if r["entries"] < threshold:
             continue
         for stage in ("prosecuted", "convicted", "dismissed", "acquitted"):
+            if r[stage]["estimate"] is None:  # suppressed: from fewer than the threshold
+                continue
             rows.append({"cohort": f"{r['cohort']}{' (provisional)' if r['provisional'] else ''}", "stage": stage,
                          "estimate": r[stage]["estimate"], "lo": r[stage]["ci_low"], "hi": r[stage]["ci_high"]})
     d = pl.DataFrame(rows)
@@ -233,13 +235,14 @@ def cif_chart(curves: pl.DataFrame, cohort: int, width: int = 520) -> alt.Chart:
     ).properties(width=width, height=240, title=f"Court outcomes after arrest, cohort {cohort} (competing risks)")
 
 
-def duration_chart(durations: pl.DataFrame, width: int = 520) -> alt.Chart:
-    """Median months arrest->filing and filing->disposition per cohort, with 95% intervals."""
+def duration_chart(durations: pl.DataFrame, width: int = 520, threshold: int = DEFAULT_THRESHOLD) -> alt.Chart:
+    """Median months arrest->filing and filing->disposition per cohort, with 95% intervals
+    (none from fewer than `threshold` people or events)."""
     rows = []
     for r in durations.filter(pl.col("entry_stage") == "arrest").iter_rows(named=True):
         for step in ("arrest_to_filing", "filing_to_disposition"):
             m = r[step]
-            if m["median_months"] is not None and m["n"] >= DEFAULT_THRESHOLD:
+            if m["median_months"] is not None and m["n"] >= threshold and m["events"] >= threshold:
                 rows.append({"cohort": str(r["cohort"]), "step": step.replace("_", " "), "median": m["median_months"],
                              "lo": m["ci_low"], "hi": m["ci_high"]})
     d = pl.DataFrame(rows)

@@ -7,28 +7,37 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tipdrift.errors import DataError, ParameterError
 
 DEFAULT_MAX_REJECTED = 0.05
-# A date is an outlier when it lies more than this many days after the 99th percentile of
-# its column (and the column has at least OUTLIER_MIN_ROWS dates): a typo's year, not a late record.
+# A date is an outlier when it stands more than this many days above the rest of its column
+# (see date_outliers; columns of fewer than OUTLIER_MIN_ROWS dates are not judged).
 OUTLIER_GAP_DAYS = 365
 OUTLIER_MIN_ROWS = 20
 _ORDER = {"day": 0, "month": 1, "year": 2}
 _FREQ_NEEDS = {"month": "month", "quarter": "month", "year": "year"}
 
 
+def check_share(value: float, name: str = "--max-rejected") -> float:
+    """A share in [0, 1], or a ParameterError naming the option."""
+    if not 0 <= value <= 1:
+        raise ParameterError(f"{name} must be a share between 0 and 1, not {value}")
+    return value
+
+
 def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED) -> None:
     """Stop (DataError, exit 1) when more than `max_rejected` of a source's rows were
     rejected, naming the source and its top reasons."""
+    check_share(max_rejected)
     rows, rejected = summary["rows"], summary["rejected"]
     if rows and rejected / rows > max_rejected:
         top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:3]
         reasons = ", ".join(f"{k} {v}" for k, v in top)
         raise DataError(f"{summary['source']}: {rejected} of {rows} rows rejected ({rejected / rows:.1%}, above "
-                        f"--max-rejected {max_rejected:.0%}); top reasons: {reasons}. Fix the source or its mapping, "
+                        f"--max-rejected {max_rejected:g}); top reasons: {reasons}. Fix the source or its mapping, "
                         f"or raise --max-rejected to go on with the rest")
 
 
@@ -46,18 +55,23 @@ def check_precision(df: pl.DataFrame, date: str, freq: str, source: str) -> None
                              f"series would invent their {'month' if prec == 'year' else 'day'}: use --freq year")
 
 
-def date_outliers(df: pl.DataFrame, date: str, row: str | None = None) -> pl.DataFrame:
-    """Rows whose `date` lies more than OUTLIER_GAP_DAYS after the column's 99th percentile."""
-    dates = df.get_column(date).drop_nulls()
-    if dates.len() < OUTLIER_MIN_ROWS:
+def date_outliers(df: pl.DataFrame, date: str) -> pl.DataFrame:
+    """Rows whose `date` stands apart at the top of its column: above a gap of more than
+    OUTLIER_GAP_DAYS between consecutive dates, with at most max(5, 1%) of the rows above
+    it (so two typos in 2031 are found together, and a column that simply ends is not)."""
+    dates = df.get_column(date).drop_nulls().sort()
+    n = dates.len()
+    if n < OUTLIER_MIN_ROWS:
         return df.head(0)
-    q = dates.sort().gather(int(0.99 * (dates.len() - 1)))[0]
-    return df.filter(pl.col(date) > q + dt.timedelta(days=OUTLIER_GAP_DAYS))
+    gaps = dates.diff().dt.total_days().fill_null(0).to_numpy()
+    start = max(1, n - max(5, n // 100))
+    wide = np.nonzero(gaps[start:] > OUTLIER_GAP_DAYS)[0]  # the lowest such gap takes the whole cluster above it
+    return df.filter(pl.col(date) >= dates[start + int(wide[0])]) if wide.size else df.head(0)
 
 
 def outlier_lines(df: pl.DataFrame, date: str, source: str, id_column: str) -> list[str]:
     """One warning per outlying date, naming file, record and value."""
     out = date_outliers(df, date)
     return [f"warning: {source}, record {r[id_column]}, column '{date}': {r[date]} stands more than a year beyond "
-            f"99% of the column; as_of defaults to the latest date, so give --as-of (or as_of in the mapping)"
+            f"the rest of the column; as_of defaults to the latest date, so give --as-of (or as_of in the mapping)"
             for r in out.select(id_column, date).iter_rows(named=True)]

@@ -87,7 +87,7 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
     for w in (run.context or {}).get("warnings", []):
         print(w, file=sys.stderr)
     with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
-        print(shifts_frame(run.shifts))
+        print(shifts_frame(run.shifts, params.freq))
     _report_rejected_context(run.context)
     return run
 
@@ -131,12 +131,14 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 1 if bad_context or (args.strict and result["unexplained_unacknowledged"]) else 0
 
 
-def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path) -> Any:
-    """Link loaded sources, write trajectories, rejected rows and counts, print the counts
-    (the `link` command and the demo's step 2)."""
+def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path, as_of: str | None = None) -> Any:
+    """Link loaded sources, write trajectories, rejected rows and counts (with the extract
+    date when one was given), print the counts (the `link` command and the demo's step 2)."""
     from tipdrift.link import link_loaded
 
     res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months)
+    if as_of:
+        res.summary["as_of"] = as_of
     written = res.write(out)
     _print_link_summary(res.summary)
     for name, c in res.summary["links"].items():
@@ -152,6 +154,7 @@ def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path)
 def cmd_link(args: argparse.Namespace) -> int:
     from tipdrift.checks import check_rejected
     from tipdrift.load import load_table
+    from tipdrift.mapping import Mapping
 
     tparams = TrajectoryParams.from_dict({"window_months": args.window_months,
                                           "disposition_window_months": args.disposition_window_months})
@@ -159,17 +162,22 @@ def cmd_link(args: argparse.Namespace) -> int:
              for k in ("arrests", "prosecutions", "dispositions")}
     for l in loads.values():
         check_rejected(l.summary, args.max_rejected)
-    res = link_step(loads, tparams, args.out)
+    given = args.as_of or (Mapping.from_yaml(args.mapping).for_table("arrests").as_of if args.mapping else None)
+    res = link_step(loads, tparams, args.out, as_of=str(given) if given else None)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
 
 
 def _print_link_summary(summary: dict) -> None:
     for kind, s in summary["sources"].items():
         reasons = ", ".join(f"{k}={v}" for k, v in s["reasons"].items()) or "none"
-        print(f"{kind:<13} rows {s['rows']}, in trajectories {s['accepted']}, rejected {s['rejected']} (reasons: {reasons})")
+        skipped = f" ({s['skipped']} more skipped: not records of this table)" if s.get("skipped") else ""
+        print(f"{kind:<13} rows {s['rows']}{skipped}, in trajectories {s['accepted']}, rejected {s['rejected']} "
+              f"(reasons: {reasons})")
     for name, c in summary["links"].items():
+        before = (f"; {c['keyless_before_filing']} keyless before every filing of their person (kept unlinked: "
+                  "their filing may predate the extract)") if c.get("keyless_before_filing") else ""
         print(f"{name:<24} key {c['key']}, person+window {c['person_window']}, unlinked {c['none']} "
-              f"(link rate {c['link_rate']:.1%})")
+              f"(link rate {c['link_rate']:.1%}){before}")
     stages = ", ".join(f"{k} {v}" for k, v in summary["entry_stage"].items())
     print(f"{summary['trajectories']} trajectories by entry stage: {stages}")
 
@@ -193,9 +201,23 @@ def cmd_attrition(args: argparse.Namespace) -> int:
     tparams = TrajectoryParams.from_dict({"horizon_months": args.horizon_months, "by": args.by or "",
                                           "rearrest_from": args.rearrest_from})
     traj = _read_trajectories(args.trajectories)
-    attrition_step(traj, tparams, parse_date(args.as_of, "--as-of"), args.out)
+    as_of = parse_date(args.as_of, "--as-of") or _linked_as_of(args.trajectories)
+    attrition_step(traj, tparams, as_of, args.out)
     print(f"-> {args.out}")
-    return 1 if args.as_of is None and _warn_outlying_dates(traj, args.trajectories) else 0
+    return 1 if as_of is None and _warn_outlying_dates(traj, args.trajectories) else 0
+
+
+def _linked_as_of(trajectories: str) -> dt.date | None:
+    """The extract date the link step was given (--as-of or the mapping's), from the
+    summary.json beside the trajectories; None when it was not given."""
+    summary = Path(trajectories).with_name("summary.json")
+    try:
+        value = json.loads(summary.read_text(encoding="utf-8")).get("as_of")
+    except (OSError, ValueError):
+        return None
+    if value:
+        print(f"as of {value}: the extract date given to the link step ({summary})")
+    return dt.date.fromisoformat(value) if value else None
 
 
 def _warn_outlying_dates(traj: pl.DataFrame, source: str) -> bool:
@@ -232,6 +254,7 @@ def _print_attrition(fit, re) -> None:  # noqa: ANN001 (fitters)
     with pl.Config(tbl_rows=200, tbl_cols=-1, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
         print(fit.table())
+        print(fit.uncertainty_)
         if fit.imprecise_:
             print(fit.imprecise_["note"])
         print(f"Re-arrest within {re.horizon_months:g} months of {'release' if re.from_release else 'conviction'}, "
@@ -251,13 +274,15 @@ def quality_step(sources: list[str], mapping: str | None, as_of: str | None, fre
     from tipdrift.quality import profile_source, quality_document
     from tipdrift.timeutil import parse_date
 
-    profiles = []
+    profiles, unmapped = [], False
     for spec in sources:
         kind, path = _source_kind(spec, mapping)
         loaded = load_table(kind, path, mapping=mapping, as_of=as_of)
+        unmapped |= _report_unmapped(loaded.summary)
         profiles.append(profile_source(loaded, as_of=parse_date(as_of) or dt.date.fromisoformat(loaded.summary["as_of"]),
                                        freq=freq))
     doc = quality_document(profiles)
+    doc["unmapped_labels"] = unmapped
     write_json(doc, out)
     with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
@@ -289,9 +314,9 @@ def _source_kind(spec: str, mapping: str | None) -> tuple[str, str]:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    quality_step(args.sources, args.mapping, args.as_of, args.freq, args.out, args.html)
+    doc = quality_step(args.sources, args.mapping, args.as_of, args.freq, args.out, args.html)
     print(f"-> {args.out}" + (f" and {args.html}" if args.html else ""))
-    return 0
+    return 1 if doc["unmapped_labels"] else 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -420,10 +445,21 @@ def _add_synth(sub: Any) -> None:
     s.set_defaults(func=cmd_synth)
 
 
+def _share(text: str) -> float:
+    """An argparse type: a share between 0 and 1 (argparse turns the error into exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def _add_max_rejected(p: argparse.ArgumentParser) -> None:
     from tipdrift.checks import DEFAULT_MAX_REJECTED
 
-    p.add_argument("--max-rejected", type=float, default=DEFAULT_MAX_REJECTED, metavar="SHARE",
+    p.add_argument("--max-rejected", type=_share, default=DEFAULT_MAX_REJECTED, metavar="SHARE",
                    help=f"stop (exit 1) when a source has a larger share of rows rejected (default {DEFAULT_MAX_REJECTED})")
 
 

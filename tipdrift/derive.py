@@ -27,21 +27,26 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def _text_columns(df: pl.DataFrame) -> list[str]:
-    return [c for c, t in df.schema.items() if c != ROW and t == pl.String]
+def _as_text(df: pl.DataFrame, c: str) -> pl.Expr:
+    """A column as the text a source shows: a whole float (a Parquet or pandas -99.0) as an integer."""
+    col, dtype = pl.col(c), df.schema[c]
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
+        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+    return col.cast(pl.String).str.strip_chars()
 
 
 def apply_missing(df: pl.DataFrame, tokens: tuple[str, ...], notes: list[str]) -> pl.DataFrame:
-    """Cells equal to a declared missing-value token (after trimming) become missing."""
+    """Cells equal to a declared missing-value token become missing, in text and number
+    columns alike (a Parquet integer -99 as well as the text '-99'); dates are left alone."""
     if not tokens:
         return df
     toks = sorted({t.strip() for t in tokens})
-    cols = _text_columns(df)
-    hit = df.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(toks).fill_null(False).cast(pl.Int64)
-                                      for c in cols)).to_series().sum() if cols else 0
+    cols = [c for c, t in df.schema.items() if c != ROW and (t == pl.String or t.is_numeric())]
+    hits = [_as_text(df, c).is_in(toks).fill_null(False) for c in cols]
+    hit = df.select(pl.sum_horizontal(h.cast(pl.Int64) for h in hits)).to_series().sum() if cols else 0
     notes.append(f"missing-value tokens {toks}: {hit} cells read as missing")
-    return df.with_columns(pl.when(pl.col(c).str.strip_chars().is_in(toks)).then(None).otherwise(pl.col(c)).alias(c)
-                           for c in cols)
+    return df.with_columns(pl.when(h).then(None).otherwise(pl.col(c)).alias(c) for c, h in zip(cols, hits))
 
 
 def _resolve(name: str, df: pl.DataFrame, mapping: Mapping) -> str:
@@ -68,10 +73,12 @@ def _flag_set(df: pl.DataFrame, col: str) -> tuple[pl.Expr, pl.Expr]:
     """(set, unreadable) for one flag column; an absent column is never set."""
     if col not in df.columns:
         return pl.lit(False), pl.lit(False)
-    text = pl.col(col).cast(pl.String).str.strip_chars().str.to_lowercase()
+    text = _as_text(df, col).str.to_lowercase()
     num = text.cast(pl.Float64, strict=False)
-    is_set = (text.is_in(TRUE_FLAGS) | (num > 0)).fill_null(False)
-    readable = text.is_null() | text.is_in(TRUE_FLAGS) | text.is_in(FALSE_FLAGS) | (num >= 0).fill_null(False)
+    finite = num.is_finite().fill_null(False)  # NaN reads as missing (never set); inf is unreadable
+    is_set = (text.is_in(TRUE_FLAGS) | (finite & (num > 0))).fill_null(False)
+    readable = (text.is_null() | (text == "nan") | text.is_in(TRUE_FLAGS) | text.is_in(FALSE_FLAGS)
+                | (finite & (num >= 0)).fill_null(False))
     return is_set, ~readable
 
 
@@ -125,9 +132,9 @@ def derive_columns(df: pl.DataFrame, mapping: Mapping, spec: TableSpec, source: 
     if mapping.id == "row":
         if spec.id_column in df.columns:
             raise InputFileError(source, "id: row, but the file has its own id column; drop one", column=spec.id_column)
-        stem = Path(source).stem
-        exprs.append((pl.lit(f"{stem}:") + pl.col(ROW).cast(pl.String)).alias(spec.id_column))
-        notes.append(f"{spec.id_column}: one record per row (id: row), '{stem}:<row>'; exact copies are distinct records")
+        name = "/".join(Path(source).parts[-2:])  # folder and file: distinct across a folder of extracts
+        exprs.append((pl.lit(f"{name}:") + pl.col(ROW).cast(pl.String)).alias(spec.id_column))
+        notes.append(f"{spec.id_column}: one record per row (id: row), '{name}:<row>'; exact copies are distinct records")
     out = df.with_columns(exprs) if exprs else df
     for name, d in mapping.derive.items():
         if d.flags:

@@ -9,9 +9,10 @@ Statistics Program. Links, one-to-one:
 - prosecution -> disposition: by `prosecution_id` on the disposition; otherwise by
   `person_id`, the nearest disposition on or after the filing within a window. A
   disposition is never linked to a filing after it; a keyed disposition dated before its
-  filing is rejected (`disposition_before_filing`), and so is a keyless one whose person's
-  filings within the window all come after it (keyed and keyless runs reject the same
-  records for the same reason).
+  filing is rejected (`disposition_before_filing`). A keyless one whose person's filings
+  within the window all come after it is kept as a disposition-only trajectory (its filing
+  may predate the extract, as a keyed one's may be missing from it) and counted in the
+  summary (`keyless_before_filing`).
 Dates known only to the month or year are compared as intervals (`<col>_precision`).
 A record whose key names a record missing from the extract is never window-linked to
 another one (it would close or open the wrong matter): it starts its own trajectory.
@@ -41,7 +42,7 @@ from tipdrift.vocab import CASE_TYPES
 TRAJECTORY_COLUMNS = [
     "trajectory_id", "person_id", "arrest_id", "arrest_date", "prosecution_id", "filing_date", "disposition_id",
     "disposition_date", "outcome", "sentence_months", "jurisdiction", "case_type", "entry_stage", "link_method",
-    "prosecution_link", "disposition_link", "filing_case_type", "next_arrest_date",
+    "prosecution_link", "disposition_link", "filing_case_type", "next_arrest_date", "case_id",
 ]
 # Precision of each date (day, month, year); written when any source date is imprecise.
 PRECISION_COLUMNS = ["arrest_date_precision", "filing_date_precision", "disposition_date_precision"]
@@ -80,7 +81,7 @@ _TYPES = {
     "arrests": {"arrest_id": pl.String, "person_id": pl.String, "arrest_date": pl.Date, "jurisdiction": pl.String,
                 "case_type": pl.String},
     "prosecutions": {"prosecution_id": pl.String, "person_id": pl.String, "filing_date": pl.Date,
-                     "jurisdiction": pl.String, "case_type": pl.String, "arrest_id": pl.String},
+                     "jurisdiction": pl.String, "case_type": pl.String, "arrest_id": pl.String, "case_id": pl.String},
     "dispositions": {"disposition_id": pl.String, "person_id": pl.String, "disposition_date": pl.Date,
                      "outcome": pl.String, "prosecution_id": pl.String, "sentence_months": pl.Float64},
 }
@@ -254,22 +255,21 @@ def prosecution_disposition_links(ix: Indexed, window_months: float) -> tuple[pl
             .select("pi", "di", "gap"))
     cand = _same_person(cand, ix.person("prosecutions"), "pi", ix.person("dispositions"), "di")
     win_pd = _mutual_best(cand, "di", "pi", ["gap"]).select("pi", "di")
-    placed = d_taken | _mask(nd, win_pd["di"])
-    return key_pd, win_pd, pl.concat([before, _keyless_before(ix, placed, window_months)])
+    return key_pd, win_pd, before
 
 
-def _keyless_before(ix: Indexed, placed: pl.Series, window_months: float) -> pl.Series:
-    """Unlinked keyless dispositions whose person's filings within the window all come
-    after them: the keyless reading of a keyed disposition dated before its filing, rejected
-    for the same reason (`disposition_before_filing`). A disposition whose person has no
-    filing in the extract is not rejected: its prosecution may simply be missing."""
+def keyless_before(ix: Indexed, placed: pl.Series, window_months: float) -> int:
+    """How many unlinked keyless dispositions come before every filing of their person
+    within the window. They are kept, as disposition-only trajectories, not rejected: their
+    own filing may lie before the extract's first filing (a keyed disposition whose filing
+    is missing from the extract is kept the same way); the count is reported."""
     d = ix.D.filter(~placed & ~pl.col("has_key")).select("di", "ph", "disposition_date", "disposition_date_end")
     pairs = (d.join(ix.P.select("pi", "ph", "filing_date"), on="ph", how="inner")
              .filter((pl.col("filing_date") - pl.col("disposition_date_end")).dt.total_days()
                      <= window_months * MONTH_DAYS))
     pairs = _same_person(pairs, ix.person("prosecutions"), "pi", ix.person("dispositions"), "di")
-    return (pairs.group_by("di").agg((pl.col("filing_date") > pl.col("disposition_date_end")).all().alias("all_after"))
-            .filter("all_after").get_column("di").sort().cast(pl.UInt32))
+    return int(pairs.group_by("di").agg((pl.col("filing_date") > pl.col("disposition_date_end")).all().alias("after"))
+               .get_column("after").sum())
 
 
 def _tagged(key: pl.DataFrame, win: pl.DataFrame) -> pl.DataFrame:
@@ -332,6 +332,7 @@ def assemble(ix: Indexed, plan: RowPlan) -> pl.DataFrame:
         "arrest_id": arrests.get_column("arrest_id").extend_constant(None, n_rest),
         "arrest_date": arrests.get_column("arrest_date").extend_constant(None, n_rest),
         "prosecution_id": prosecutions.get_column("prosecution_id").gather(pi),
+        "case_id": prosecutions.get_column("case_id").gather(pi),
         "filing_date": prosecutions.get_column("filing_date").gather(pi),
         "disposition_id": dispositions.get_column("disposition_id").gather(di),
         "disposition_date": dispositions.get_column("disposition_date").gather(di),
@@ -394,7 +395,10 @@ def link_trajectories(arrests: pl.DataFrame, prosecutions: pl.DataFrame, disposi
     summary = {
         "links": {
             "arrest_prosecution": _counts(int((ap["m"] == 0).sum()), int((ap["m"] == 1).sum()), npr),
-            "prosecution_disposition": _counts(int((pd_["m"] == 0).sum()), int((pd_["m"] == 1).sum()), nd - len(before)),
+            "prosecution_disposition": {**_counts(int((pd_["m"] == 0).sum()), int((pd_["m"] == 1).sum()),
+                                                  nd - len(before)),
+                                        "keyless_before_filing": keyless_before(
+                                            ix, _mask(nd, pd_["di"]) | _mask(nd, before), disposition_window_months)},
         },
         "trajectories": traj.height,
         "entry_stage": {name: int(stages.get(code, 0)) for code, name in ((0, "arrest"), (1, "prosecution"),
@@ -479,7 +483,7 @@ def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
         sources[kind] = {"path": l.source, "rows": l.summary["rows"], "accepted": l.summary["accepted"] - extra,
                          "rejected": l.summary["rejected"] + extra,
                          "reasons": {**l.summary["reasons"], **({"disposition_before_filing": extra} if extra else {})},
-                         "unmapped_labels": l.summary["unmapped_labels"]}
+                         "unmapped_labels": l.summary["unmapped_labels"], "skipped": l.summary.get("skipped", 0)}
         if sources[kind]["accepted"] + sources[kind]["rejected"] != sources[kind]["rows"]:
             raise LinkageInvariantError(f"{kind}: accepted + rejected != rows read ({sources[kind]})")
     res.summary = {"sources": sources, **res.summary}

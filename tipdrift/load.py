@@ -221,13 +221,18 @@ def _date_expr(col: str, dtype: pl.DataType, fmt: str | None) -> tuple[pl.Expr, 
         return pl.col(col), day
     if isinstance(dtype, pl.Datetime):
         return pl.col(col).dt.date(), day
-    s = pl.col(col).cast(pl.String).str.strip_chars()
+    # a float year column (2014.0) reads as its year
+    s = pl.col(col).cast(pl.String).str.strip_chars().str.replace(r"^(\d{4})\.0+$", "${1}")
+    # Excel date cells arrive as 'YYYY-MM-DD 00:00:00' whatever the text format; accept that, nothing looser
+    excel = s.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]00:00:00(\.0+)?$")
+    excel_date = s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     if fmt:
         prec = format_precision(fmt)
         pad = {"day": ("", ""), "month": ("|01", "|%d"), "year": ("|01|01", "|%m|%d")}[prec]
-        return (s + pl.lit(pad[0])).str.to_date(fmt + pad[1], strict=False), pl.lit(prec)
-    # Excel date cells arrive as 'YYYY-MM-DD 00:00:00'; accept that, nothing looser.
-    s = s.str.replace(r"[ T]00:00:00(\.0+)?$", "").str.replace(r"^(\d{4})\.0$", "${1}")
+        parsed = (s + pl.lit(pad[0])).str.to_date(fmt + pad[1], strict=False)
+        return (pl.when(excel).then(excel_date).otherwise(parsed),
+                pl.when(excel).then(pl.lit("day")).otherwise(pl.lit(prec)))
+    s = pl.when(excel).then(s.str.slice(0, 10)).otherwise(s)
     prec = (pl.when(s.str.contains(r"^\d{4}$")).then(pl.lit("year"))
             .when(s.str.contains(r"^\d{4}-\d{2}$")).then(pl.lit("month")).otherwise(day))
     padded = pl.when(prec == "year").then(s + "-01-01").when(prec == "month").then(s + "-01").otherwise(s)
@@ -248,8 +253,14 @@ def _label_lookup(spec: TableSpec, mapping: Mapping, column: str) -> dict[str, s
         table.update({k.casefold(): v for k, v in HTCDS_CASE_TYPE_ALIASES.items()})
     for src, dst in mapping.labels.get(column, {}).items():
         if dst not in allowed:
-            raise InputFileError("<mapping>", f"label '{src}' maps to '{dst}', which is not one of {', '.join(allowed)}", column=column)
+            raise InputFileError(mapping.origin, f"label '{src}' maps to '{dst}', which is not one of {', '.join(allowed)}",
+                                 column=column)
         table[src.strip().casefold()] = dst
+    d = mapping.derive.get(column)
+    for value in ([r.value for r in d.flags] + ([d.otherwise] if d.otherwise else [])) if d else []:
+        if value.strip().casefold() not in table:
+            raise InputFileError(mapping.origin, f"derive.{column} gives '{value}', which is neither one of "
+                                                 f"{', '.join(allowed)} nor a mapped label", column=column)
     return table
 
 
@@ -308,8 +319,8 @@ def _normalise_ids(raw: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
             whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
             text = pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
             bad = col.is_not_null() & ~whole
-        else:
-            text = col.cast(pl.String)
+        else:  # a whole number written as a float by a spreadsheet or pandas (1.0) reads as 1
+            text = col.cast(pl.String).str.replace(r"^(\s*[+-]?\d+)\.0+(\s*)$", "${1}${2}")
             bad = text.str.strip_chars().str.contains(_EXPONENT)
         trimmed = text.str.strip_chars()
         missing = trimmed.str.to_lowercase().is_in(list(MISSING_ID_TOKENS))
@@ -450,6 +461,8 @@ def load_table(
     mapping = (mapping or Mapping()).for_table(kind)
     as_of_date = _as_of(as_of, mapping)
     source = str(path)
+    for c in spec.vocab:  # the mapping's labels and derived values, checked before any reading
+        _label_lookup(spec, mapping, c)
     prep = prepare(read_raw(path, mapping)[0], mapping, spec, source)
     raw = _normalise_ids(_conform_columns(prep.frame, spec, source, kind), spec)
     extra = [c for c in raw.columns if c not in spec.columns and c != ROW and not c.startswith("__")]
@@ -507,10 +520,22 @@ def load_tables(
         "accepted": accepted.height,
         "rejected": rejected.height,
         "reasons": dict(sorted(Counter(rejected.get_column("reason").to_list()).items())),
-        "unmapped_labels": {},
+        "unmapped_labels": _merged_unmapped([r.summary for r in results]),
+        "skipped": sum(r.summary.get("skipped", 0) for r in results),
+        "notes": [f"{Path(r.source).name}: {n}" for r in results for n in r.summary.get("notes", [])],
+        "as_of": results[0].summary.get("as_of"),
         "files": [r.summary for r in results],
     }
     return LoadResult(kind=kind, source=summary["source"], accepted=accepted, rejected=rejected, summary=summary)
+
+
+def _merged_unmapped(summaries: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Unmapped labels of several files, counts added by column and label."""
+    out: dict[str, Counter] = {}
+    for s in summaries:
+        for col, labels in s.get("unmapped_labels", {}).items():
+            out.setdefault(col, Counter()).update(labels)
+    return {c: dict(sorted(v.items())) for c, v in sorted(out.items())}
 
 
 def find_table(data_dir: str | Path, kind: str) -> Path:

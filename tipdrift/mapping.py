@@ -130,6 +130,7 @@ def _flag_rule(rule: Any, where: str) -> FlagRule:
 
 
 _SCALARS = ("id", "date_format", "sheet", "delimiter", "encoding", "as_of")
+TABLE_KINDS: tuple[str, ...] = ("arrests", "prosecutions", "dispositions", "cases", "context")
 _KEYS = {"columns", "labels", "derive", "missing", "unknown_values", "skip_when_blank", "tables", *_SCALARS}
 
 
@@ -151,20 +152,22 @@ class Mapping:
     encoding: str | None = None
     as_of: dt.date | None = None
     tables: dict[str, "Mapping"] = field(default_factory=dict)
+    origin: str = field(default="<mapping>", compare=False, repr=False)  # the file it came from, for messages
 
     def for_table(self, kind: str) -> "Mapping":
         """The section for one table kind; what it leaves out comes from the top level."""
         section = self.tables.get(kind)
         if section is None:
             return self
-        inherited = {f.name: getattr(section, f.name) or getattr(self, f.name) for f in fields(self) if f.name != "tables"}
-        return Mapping(**inherited)
+        inherited = {f.name: getattr(section, f.name) or getattr(self, f.name) for f in fields(self)
+                     if f.name not in ("tables", "origin")}
+        return Mapping(**inherited, origin=f"{self.origin} [tables.{kind}]")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name == "tables" or v is None or v == {} or v == ():
+            if f.name in ("tables", "origin") or v is None or v == {} or v == ():
                 continue
             if f.name == "derive":
                 v = {k: d.to_dict() for k, d in v.items()}
@@ -191,6 +194,10 @@ class Mapping:
         if not isinstance(cols, dict) or not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
             raise InputFileError(source, "'columns' must map source names to canonical names and 'labels' must map column -> {label: category}")
         tables = {k: cls.from_dict(v, f"{source} [tables.{k}]") for k, v in (data.get("tables") or {}).items()}
+        unknown_tables = sorted(set(tables) - set(TABLE_KINDS))
+        if unknown_tables:
+            raise InputFileError(source, f"unknown table '{unknown_tables[0]}' under tables:; expected one of "
+                                         f"{', '.join(TABLE_KINDS)}")
         return cls(
             columns={str(k): str(v) for k, v in cols.items()},
             labels={str(c): {str(k): str(v) for k, v in m.items()} for c, m in labels.items()},
@@ -199,7 +206,7 @@ class Mapping:
             unknown_values={str(k): _text_list(v, source, f"unknown_values.{k}")
                             for k, v in (data.get("unknown_values") or {}).items()},
             skip_when_blank=_text_list(data.get("skip_when_blank"), source, "skip_when_blank"),
-            tables=tables, **_scalars(data, source),
+            tables=tables, origin=source, **_scalars(data, source),
         )
 
     @classmethod
@@ -219,6 +226,8 @@ def _text_list(value: Any, source: str, key: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise InputFileError(source, f"'{key}' must be a list, e.g. [\"-99\", \"NA\"]")
+    if any(isinstance(v, bool) for v in value):  # YAML reads no, yes, off as booleans: the text is lost
+        raise InputFileError(source, f"'{key}' holds a yes/no value that YAML read as a boolean; quote it (\"no\")")
     return tuple("" if v is None else str(v) for v in value)
 
 

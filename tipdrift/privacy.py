@@ -1,7 +1,8 @@
 """Small-count suppression for everything a report shows.
 
-A count below the threshold (default 5) is shown as "<5", and a share computed from such
-a cell is hidden. This protects against reading off that a handful of identifiable
+One rule: a count from 1 to the threshold - 1 (default 5) is shown as "<5", and no share,
+rate, curve, interval or median is computed from such a cell (or from a cohort or band of
+fewer than the threshold); zeros are shown as 0. This protects against reading off that a handful of identifiable
 people sit in one cell of a table; it does not protect against differencing (subtracting
 published totals from each other) or against re-identification from other sources, and
 it does nothing for the raw files, which stay with their owner.
@@ -17,10 +18,16 @@ def suppressed_label(threshold: int = DEFAULT_THRESHOLD) -> str:
     return f"<{threshold}"
 
 
+def is_small(count: int | None, threshold: int = DEFAULT_THRESHOLD) -> bool:
+    """A count from 1 to threshold - 1: not shown, and nothing is computed from it (0 is shown)."""
+    return count is not None and 0 < count < threshold
+
+
 def suppress_counts(df: pl.DataFrame, columns: list[str], threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
-    """Counts below the threshold become the text "<threshold"; the others become text too."""
+    """Counts from 1 to threshold - 1 become the text "<threshold" (a true zero stays 0: an
+    empty cell identifies no one, and "<5" would read as data); the others become text too."""
     return df.with_columns([
-        pl.when(pl.col(c) < threshold).then(pl.lit(suppressed_label(threshold)))
+        pl.when((pl.col(c) > 0) & (pl.col(c) < threshold)).then(pl.lit(suppressed_label(threshold)))
         .otherwise(pl.col(c).cast(pl.Int64).cast(pl.String)).alias(c)
         for c in columns
     ])
@@ -28,4 +35,5 @@ def suppress_counts(df: pl.DataFrame, columns: list[str], threshold: int = DEFAU
 
 def suppress_shares(df: pl.DataFrame, share: str, count: str, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """Hide (null) a share computed from a cell whose count is below the threshold."""
-    return df.with_columns(pl.when(pl.col(count) < threshold).then(None).otherwise(pl.col(share)).alias(share))
+    return df.with_columns(pl.when((pl.col(count) > 0) & (pl.col(count) < threshold)).then(None)
+                           .otherwise(pl.col(share)).alias(share))

@@ -53,7 +53,7 @@ PROSECUTIONS = TableSpec(
     kind="prosecutions",
     id_column="prosecution_id",
     required=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
-    optional=("arrest_id",),
+    optional=("arrest_id", "case_id"),  # case_id: the court case; co-defendants share it
     dates=("filing_date",),
     not_null=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
@@ -99,7 +99,7 @@ SPECS: dict[str, TableSpec] = {s.kind: s for s in (ARRESTS, PROSECUTIONS, DISPOS
 # Reason codes written to the rejected table (documented in README).
 REASONS: dict[str, str] = {
     "missing_value": "a required value is blank",
-    "bad_date": "the date cannot be parsed as YYYY-MM-DD (or the mapping's date_format)",
+    "bad_date": "the date cannot be parsed as YYYY-MM-DD, YYYY-MM or YYYY (or the mapping's date_format)",
     "implausible_date": "the date is before 1900-01-01",
     "future_date": "the date is after the extract date (as_of)",
     "date_order": "an end date precedes its start date",
@@ -107,6 +107,9 @@ REASONS: dict[str, str] = {
     "bad_number": "a number cannot be parsed or is negative",
     "duplicate_record": "an exact copy of an earlier row (the first copy is kept)",
     "conflicting_duplicate_id": "the id occurs on rows that disagree (all copies rejected)",
+    "bad_id": "an id that is a non-whole float, in scientific notation, or holds a control character",
+    "bad_flag": "a flag column read by a mapping rule holds something other than yes/no or a count",
+    "disposition_before_filing": "(linkage) a disposition keyed to a filing dated after it",
 }
 
 

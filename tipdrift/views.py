@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from tipdrift.errors import ParameterError
-from tipdrift.privacy import suppress_counts, suppressed_label
+from tipdrift.privacy import is_small, suppress_counts, suppressed_label
 from tipdrift.shift import Shift
 
 SHIFT_COLUMNS = {"unit": pl.String, "kind": pl.String, "period": pl.String, "interval": pl.String,
@@ -28,10 +28,11 @@ def shape_label(s: Shift) -> str:
     return label + (" (date may be earlier or later: at the min_size boundary)" if s.location_constrained else "")
 
 
-def shifts_frame(shifts: list[Shift]) -> pl.DataFrame:
-    """One row per shift, for printing and notebooks."""
-    rows = [{"unit": s.unit, "kind": s.kind, "period": s.period.isoformat()[:7],
-             "interval": f"{s.ci[0].isoformat()[:7]}..{s.ci[1].isoformat()[:7]}", "shape": shape_label(s),
+def shifts_frame(shifts: list[Shift], freq: str = "month") -> pl.DataFrame:
+    """One row per shift, for printing and notebooks (periods named as `freq` names them)."""
+    label = partial(period_label, freq=freq)
+    rows = [{"unit": s.unit, "kind": s.kind, "period": label(s.period),
+             "interval": f"{label(s.ci[0])}..{label(s.ci[1])}", "shape": shape_label(s),
              "stability": s.stability, "p_adj": None if s.p_adjusted is None else round(s.p_adjusted, 6),
              "effect": s.effect_label(), "status": s.status, "events": ", ".join(a.event_id for a in s.annotations)}
             for s in shifts]
@@ -182,11 +183,46 @@ class TrajectoryView:
     provenance: dict[str, Any]
 
     def link_table(self) -> pl.DataFrame:
+        """Link counts of this report's trajectories (the unit's own, not all jurisdictions');
+        small counts suppressed, and no rate from a row with a suppressed part."""
         t = self.params["small_cell"]
-        rows = [{"link": name.replace("_", " -> "), "by key": c["key"], "by person and date window": c["person_window"],
-                 "unlinked": c["none"], "link rate": f"{c['link_rate']:.1%}" if c["link_rate"] is not None else ""}
-                for name, c in self.link_summary["links"].items()]
+        rows = []
+        for name, c in self.link_summary["links"].items():
+            parts = (c["key"], c["person_window"], c["none"])
+            rate = "" if any(is_small(x, t) for x in parts) or not sum(parts) else f"{(c['key'] + c['person_window']) / sum(parts):.1%}"
+            rows.append({"link": name.replace("_", " -> "), "by key": c["key"], "by person and date window":
+                         c["person_window"], "unlinked": c["none"], "link rate": rate})
         return suppress_counts(pl.DataFrame(rows), ["by key", "by person and date window", "unlinked"], t)
+
+    def _shown(self, r: dict[str, Any], k: str) -> str:
+        """One estimate with its interval, or why it is not shown (cohort or event count small)."""
+        t, v = self.params["small_cell"], r[k]
+        if is_small(r.get("events", {}).get(k), t):
+            return f"suppressed (<{t} people)"
+        return "" if v["estimate"] is None else f"{v['estimate']:.1%} ({v['ci_low']:.1%}-{v['ci_high']:.1%})"
+
+    def chart_cohorts(self) -> pl.DataFrame:
+        """The cohort rows for charts: cohorts below the threshold dropped, and each estimate
+        from 1 to threshold - 1 people set to null (a chart shows no more than the tables)."""
+        t = self.params["small_cell"]
+        c = self.attrition.cohorts_.filter(pl.col("entries") >= t)
+        if "events" not in c.columns:
+            return c
+        null = {"estimate": None, "ci_low": None, "ci_high": None}
+        return c.with_columns(pl.when(pl.col("events").struct.field(k).is_between(1, t - 1)).then(pl.lit(null))
+                              .otherwise(pl.col(k)).alias(k) for k in ("prosecuted", "convicted", "dismissed", "acquitted"))
+
+    def chart_curves(self, cohort: int) -> pl.DataFrame:
+        """Cumulative-incidence curves of one arrest cohort, without the outcomes (or the
+        whole cohort) below the threshold."""
+        t = self.params["small_cell"]
+        row = self.attrition.cohorts_.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") == "all")
+                                             & (pl.col("cohort") == cohort)).to_dicts()
+        if not row or row[0]["entries"] < t:
+            return self.attrition.curves_.head(0)
+        keep = [o for o in ("convicted", "dismissed", "acquitted") if not is_small(row[0]["events"][o], t)]
+        return self.attrition.curves_.filter((pl.col("entry_stage") == "arrest") & (pl.col("cohort") == cohort)
+                                             & pl.col("outcome").is_in(keep))
 
     def attrition_table(self, group: str = "all") -> pl.DataFrame:
         """Estimates in percent with intervals for one group; cohorts below the threshold hidden."""
@@ -197,9 +233,7 @@ class TrajectoryView:
             row = {"entry": r["entry_stage"], "cohort": str(r["cohort"]), "group": r["group"],
                    "entries": suppressed_label(t) if small else str(r["entries"])}
             for k in ("prosecuted", "convicted", "dismissed", "acquitted"):
-                v = r[k]
-                row[k] = "" if small or v["estimate"] is None else \
-                    f"{v['estimate']:.1%} ({v['ci_low']:.1%}-{v['ci_high']:.1%})"
+                row[k] = "" if small else self._shown(r, k)
             row["note"] = f"provisional (at {r['estimated_at_months']} months)" if r["provisional"] else ""
             rows.append(row)
         return pl.DataFrame(rows)
@@ -210,7 +244,8 @@ class TrajectoryView:
         c = self.attrition.cohorts_.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") != "all"))
         if c.height == 0:
             return pl.DataFrame({"note": ["no grouping requested"]})
-        c = c.with_columns(pl.when(pl.col("entries") < t).then(pl.lit(suppressed_label(t) + " cases"))
+        small = (pl.col("entries") < t) | pl.col("events").struct.field(outcome).is_between(1, t - 1)
+        c = c.with_columns(pl.when(small).then(pl.lit(suppressed_label(t) + " people"))
                            .otherwise((pl.col(outcome).struct.field("estimate") * 100).round(1).cast(pl.String) + "%")
                            .alias("v"), pl.col("cohort").cast(pl.String))
         return c.pivot(on="group", index="cohort", values="v").sort("cohort")
@@ -222,7 +257,7 @@ class TrajectoryView:
             return pl.DataFrame({"re-arrest": ["no re-arrest observed: the arrests table may not cover later arrests"]})
         t = self.params["small_cell"]
         d = self.rearrest.table_
-        small = pl.col("convicted") < t
+        small = (pl.col("convicted") < t) | pl.col("rearrested_by_as_of").is_between(1, t - 1)
         d = d.with_columns(*(pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
                              for c in ("estimate", "ci_low", "ci_high")))
         return suppress_counts(d, ["convicted", "rearrested_by_as_of"], t)
@@ -247,7 +282,22 @@ def trajectory_view(linked: Any, params: dict[str, Any], inputs: list[dict[str, 
 
     prov = {"tipdrift_version": version(), "as_of": fit.as_of_.isoformat(), "inputs": inputs,
             "parameters": {k: v for k, v in params.items() if k != "linked_dir"}}
-    return TrajectoryView(params=params, link_summary=linked.summary, attrition=fit, rearrest=re, provenance=prov)
+    return TrajectoryView(params=params, link_summary={**linked.summary, "links": link_counts(traj)}, attrition=fit,
+                          rearrest=re, provenance=prov)
+
+
+def link_counts(traj: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Key, window and unlinked counts of the trajectories shown (a unit report's own):
+    prosecutions by how they reached an arrest, dispositions by how they reached a prosecution."""
+    pros = traj.filter(pl.col("prosecution_id").is_not_null())
+    disp = traj.filter(pl.col("disposition_id").is_not_null())
+    out = {}
+    for name, frame, col in (("arrest_prosecution", pros, "prosecution_link"),
+                             ("prosecution_disposition", disp, "disposition_link")):
+        vc = dict(frame.get_column(col).cast(pl.String).value_counts().iter_rows())
+        out[name] = {"key": int(vc.get("key", 0)), "person_window": int(vc.get("person_window", 0)),
+                     "none": int(vc.get("none", 0))}
+    return out
 
 
 def quality_frames(doc: dict[str, Any], threshold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
