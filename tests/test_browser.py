@@ -79,6 +79,38 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
     assert all(u.startswith("file:") for u in requests), requests
 
 
+def test_report_folder_navigation_and_completeness_in_chromium(tmp_path: Path) -> None:
+    """A folder of drift reports on the CTDC-layout sample (read through its mapping): the
+    index is a table of units linking each page, each page has one H1 and links back to the
+    index and on to the next unit, and the recording-completeness chart is drawn. Catches
+    pages with no way back, raw-JSON parameters on the index, and two H1s per page."""
+    from playwright.sync_api import sync_playwright
+
+    from tipdrift.report import run_all_units
+
+    ctdc = REPO / "data" / "examples" / "ctdc"
+    index = run_all_units("drift", {"data_dir": str(ctdc), "table": "sample.csv", "mapping": str(ctdc / "mapping.yaml"),
+                                    "unit_column": "citizenship", "freq": "year", "context_dir": ""},
+                          tmp_path / "r", progress=False)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page()
+        page.goto(index.as_uri())
+        assert page.locator("h1").count() == 1 and "{" not in page.locator("body").inner_text()
+        page.locator("table a", has_text="MD").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("drift_MD.html") and page.locator("h1").count() == 1
+        chart = page.locator("div.tipdrift-chart", has_text="Recording completeness: MD")
+        assert chart.locator("svg path").count() > 0
+        page.locator("nav.units a", has_text="NG").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("drift_NG.html")
+        page.locator("nav.units a", has_text="index").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("index.html")
+        browser.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,6 +15,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px sol
 th{background:#f1f3f5}.tipdrift-chart{margin:1em 0;overflow-x:auto}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em}
 .provenance{font-size:.85em;color:#495057}footer{margin-top:3em;font-size:.8em;color:#868e96}
 .jp-OutputPrompt,.jp-InputPrompt,.anchor-link{display:none}pre{white-space:pre-wrap}
+nav.units{font-size:.9em;padding:.4em 0;border-bottom:1px solid #dee2e6;margin-bottom:1em}
 """
 PATH_PARAMS = ("data_dir", "context_dir", "run_dir", "linked_dir", "mapping")
 
@@ -40,13 +41,25 @@ def provenance_html(prov: dict[str, Any]) -> str:
     return f'<table class="provenance">{cells}</table>'
 
 
-def page(title: str, body: str) -> str:
-    """One self-contained page around a rendered notebook body."""
+def page(title: str, body: str, data: str = "", small_cell: int = 5) -> str:
+    """One self-contained page around a rendered notebook body; the footer names the data
+    used (`data`) and the suppression rule."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    used = f"Data: {html.escape(data)}. " if data else ""
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}<footer>Generated {stamp} by tipdrift. "
-            f"Synthetic or aggregated figures only; counts below the small-cell threshold are shown as &lt;n.</footer>"
-            f"</body></html>")
+            f"<style>{CSS}</style></head><body>{body}<footer>Generated {stamp} by tipdrift. {used}Aggregated figures "
+            f"only: counts from 1 to {small_cell - 1} are shown as &lt;{small_cell} and nothing is computed from them; "
+            f"no person or record identifiers.</footer></body></html>")
+
+
+def add_navigation(page_html: str, index: str, previous: tuple[str, str] | None, following: tuple[str, str] | None) -> str:
+    """The page with a bar linking the index and the previous and next unit ((label, file) pairs)."""
+    links = [f'<a href="{html.escape(index)}">all units (index)</a>']
+    if previous:
+        links.append(f'previous: <a href="{html.escape(previous[1])}">{html.escape(previous[0])}</a>')
+    if following:
+        links.append(f'next: <a href="{html.escape(following[1])}">{html.escape(following[0])}</a>')
+    return page_html.replace("<body>", f'<body><nav class="units">{" | ".join(links)}</nav>', 1)
 
 
 def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict[str, dict[str, Any]],
@@ -63,12 +76,12 @@ def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict
     head = "<th>unit</th><th>series</th><th>shifts</th><th>statuses</th>" if kind == "drift" else "<th>jurisdiction</th>"
     shown = {k: (Path(v).name if k in PATH_PARAMS and v else v) for k, v in params.items()
              if k not in ("unit", "run_dir", "linked_dir")}
-    import json
-
+    settings = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in shown.items() if v not in ("", None))
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tipdrift {kind} reports</title>"
             f"<style>{CSS}</style></head><body><h1>tipdrift {kind} reports</h1>"
-            f"<p class=\"provenance\">Parameters: {html.escape(json.dumps(shown))}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>")
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<h2>Parameters</h2><table class=\"provenance\">{settings}</table></body></html>")
 
 
 def quality_html(doc: dict[str, Any], threshold: int, heading: str = "h2") -> str:

@@ -45,7 +45,7 @@ def parse_param_args(pairs: list[str], params_file: str | None = None) -> dict[s
     return out
 
 
-def render_html(nb: Any, title: str) -> str:
+def render_html(nb: Any, title: str, data: str = "", small_cell: int = 5) -> str:
     """Executed notebook -> one self-contained page (outputs only, no CDN scripts)."""
     from nbconvert import HTMLExporter
 
@@ -54,7 +54,7 @@ def render_html(nb: Any, title: str) -> str:
     for i, cell in enumerate(nb.cells):  # papermill's injected cell has a random id: keep pages reproducible
         cell["id"] = f"cell-{i}"
     body, _ = exporter.from_notebook_node(nb)
-    return page(title, re.sub(r"<script[^>]*src=[^>]*></script>", "", body))
+    return page(title, re.sub(r"<script[^>]*src=[^>]*></script>", "", body), data, small_cell)
 
 
 def _failure(kind: str, name: str, exc: Any) -> Exception:
@@ -113,8 +113,17 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
         work.mkdir(parents=True, exist_ok=True)
         nb = _execute(kind, source, work / (out_html.stem + ".ipynb"), params, out_html.name)
     title = f"tipdrift {kind} report" + (f": {params['unit']}" if params.get("unit") else "")
-    out_html.write_text(render_html(nb, title), encoding="utf-8")
+    out_html.write_text(render_html(nb, title, data_used(kind, params), params["small_cell"]), encoding="utf-8")
     return out_html
+
+
+def data_used(kind: str, params: dict[str, Any]) -> str:
+    """The footer's account of the data: the source folder (by name) and table, as of when."""
+    folder = Path(params["data_dir"]).name if params.get("data_dir") else ""
+    what = (params.get("table") or "its cases table") if kind == "drift" else "arrests, prosecutions and dispositions"
+    as_of = f", as of {params['as_of']}" if params.get("as_of") else ""
+    mapping = f", read through {Path(params['mapping']).name}" if params.get("mapping") else ""
+    return f"{what} in {folder}{mapping}{as_of}"
 
 
 def _slug(unit: str) -> str:
@@ -178,6 +187,18 @@ def _shared_linkage(params: dict[str, Any], private: Path) -> tuple[list[str], d
     return units, {u: {} for u in units}
 
 
+def _link_pages(units: list[str], done: dict[str, str]) -> None:
+    """Each unit page gets links to the index and to the previous and next unit."""
+    from tipdrift.pages import add_navigation
+
+    names = [(u, Path(done[u]).name) for u in units]
+    for i, (u, name) in enumerate(names):
+        path = Path(done[u])
+        text = add_navigation(path.read_text(encoding="utf-8"), "index.html", names[i - 1] if i else None,
+                              names[i + 1] if i + 1 < len(names) else None)
+        path.write_text(text, encoding="utf-8")
+
+
 def run_all_units(kind: str, params: dict[str, Any], out_dir: str | Path, notebooks: str | Path | None = None,
                   workers: int = 2, progress: bool = True, keep_notebooks: bool = False) -> Path:
     """One report per unit in worker processes, and index.html linking them."""
@@ -189,6 +210,7 @@ def run_all_units(kind: str, params: dict[str, Any], out_dir: str | Path, notebo
         units, summary = shared(params, out, Path(tmp))
         done = _run_pages(kind, params, units, out, notebooks, workers, progress, keep_notebooks)
     params = {k: v for k, v in params.items() if k not in ("run_dir", "linked_dir")}
+    _link_pages(units, done)
     index = out / "index.html"
     index.write_text(index_html(kind, units, done, summary, params), encoding="utf-8")
     (out / "index.json").write_text(json.dumps({"kind": kind, "units": {u: {"report": Path(done[u]).name, **summary[u]}

@@ -72,6 +72,19 @@ class DriftView:
     series_reason: str | None = None
     data: list[tuple[str, str]] = field(default_factory=list)
     quality: dict[str, Any] | None = None  # quality document of the analysed table
+    small_moved: list[set[str]] = field(default_factory=list)  # per shift: moved categories with 1-4 cases
+
+    def effect_text(self, i: int) -> str:
+        """A shift's effect, naming no share of a category with 1 to small_cell - 1 cases
+        before or after it (its change is left out and the omission said)."""
+        s, hidden = self.shifts[i], (self.small_moved[i] if i < len(self.small_moved) else set())
+        if s.kind != "mix" or not hidden:
+            return s.effect_label(categories=3)
+        shown = [m for m in s.effect.moved if m.category not in hidden][:3]
+        ci = f" [{s.effect.ci[0]:.2f}-{s.effect.ci[1]:.2f}]" if s.effect.ci else ""
+        moved = ", ".join(f"{m.category} {m.change:+.2f}" for m in shown)
+        return (f"TVD {s.effect.tvd:.2f}{ci}" + (f" ({moved})" if moved else "")
+                + f"; {', '.join(sorted(hidden))}: fewer than {self.params['small_cell']} cases, not shown")
 
     def data_table(self) -> pl.DataFrame:
         """What the report holds: rows read, accepted and rejected by reason, the as-of date
@@ -80,7 +93,7 @@ class DriftView:
 
     def shifts_table(self) -> pl.DataFrame:
         rows = []
-        for s in self.shifts:
+        for i, s in enumerate(self.shifts):
             label = partial(period_label, freq=self.params.get("freq", "month"))
             rows.append({
                 "kind": s.kind, "first period": label(s.period),
@@ -88,7 +101,7 @@ class DriftView:
                 "shape": shape_label(s),
                 "stability": "" if s.stability is None else f"{s.stability:.0%}",
                 "p (BH-adjusted)": f"{s.p_adjusted:.3f}",
-                "effect": s.effect_label(categories=3),
+                "effect": self.effect_text(i),
                 "status": s.status + (f" ({s.status_reason})" if s.status_reason else ""),
                 "recorded context": "; ".join(f"{a.event_id} {a.kind} {a.date.isoformat()} ({a.description})"
                                               for a in s.annotations) or "none recorded",
@@ -154,19 +167,45 @@ def _data_rows(run: Any) -> list[tuple[str, str]]:
     return rows
 
 
+def _small_moved(long: pl.DataFrame, s: Shift, threshold: int) -> set[str]:
+    """Categories among a shift's moved ones with 1 to threshold - 1 cases before or after it."""
+    if s.kind != "mix":
+        return set()
+    t1, t2 = s.transition or (s.period, s.period)
+    unit = long.filter(pl.col("unit") == s.unit, pl.col("category").is_in([m.category for m in s.effect.moved]))
+    before = unit.filter((pl.col("period") >= s.segment[0]) & (pl.col("period") < t1))
+    after = unit.filter((pl.col("period") > t2 if s.shape == "gradual" else pl.col("period") >= t2)
+                        & (pl.col("period") <= s.segment[1]))
+    small = set()
+    for part in (before, after):
+        counts = part.group_by("category").agg(pl.col("count").sum())
+        small |= {c for c, n in counts.iter_rows() if 0 < n < threshold}
+    return small
+
+
+def _within(d: dt.date, start: str, end: str) -> bool:
+    return (not start or d >= dt.date.fromisoformat(start)) and (not end or d <= dt.date.fromisoformat(end))
+
+
 def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
     """What the drift report shows for `params["unit"]`, from a finished `DriftRun`."""
     units = run.units()
     if params["unit"] not in units:
         raise ParameterError(f"unknown unit '{params['unit']}'; units in the data: {', '.join(units)}")
-    shifts = [s for s in run.shifts if s.unit == params["unit"]]
+    shifts = [s for s in run.shifts if s.unit == params["unit"] and _within(s.period, params["start"], params["end"])]
     long = run.series.long.filter(in_range("period", params["start"], params["end"]))
     prov = {"tipdrift_version": run.version, "as_of": run.as_of.isoformat() if run.as_of else None,
             "inputs": run.inputs, "parameters": {k: v for k, v in params.items() if k != "run_dir"}}
     cws = [e for e in run.without_shift if e["unit"] in (params["unit"], "*")]
     st = next(x for x in run.statuses if x.unit == params["unit"])
     data = _data_rows(run)
+    if params["start"] or params["end"]:
+        data.append(("start / end", f"{params['start'] or 'first period'} to {params['end'] or 'last period'}: the charts, "
+                     "tables and shifts shown are cropped to it; detection used the whole history, so a shift's "
+                     "p-value and interval are those of the full series"))
+    small = [_small_moved(run.series.long, s, params["small_cell"]) for s in shifts]
     return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
+                     small_moved=small,
                      events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
                      provenance=prov, context_without_shift=cws, series_status=st.status, series_reason=st.reason,
                      data=data, quality=run.quality)
