@@ -229,3 +229,16 @@ def test_independent_defendants_keep_their_width_under_clustering() -> None:
          ["convicted"] for c in ("case_id", None)]
     ratio = (w[0]["ci_high"] - w[0]["ci_low"]) / (w[1]["ci_high"] - w[1]["ci_low"])
     assert 0.85 < ratio < 1.15, ratio
+
+
+def test_indictment_first_is_counted_apart_not_clipped_to_zero() -> None:
+    """Filings before the arrest (an indictment first, most federal cases) get their own
+    share and median lead; the arrest-to-filing median uses the arrests that came first.
+    Catches negative gaps clipped to 0, which made the arrest-to-filing median 0."""
+    rows = [{"arrest_date": D("2015-03-01"), "filing_date": D("2015-01-01")} for _ in range(12)]  # 2 months before
+    rows += [{"arrest_date": D("2015-03-01"), "filing_date": D("2015-07-01")} for _ in range(8)]  # 4 months after
+    fit = AttritionFitter(horizon_months=24, as_of=D("2018-12-31"), cluster=None).fit(_traj(rows))
+    d = fit.durations_.to_dicts()[0]
+    assert d["filing_before_arrest"]["share"] == pytest.approx(0.6)
+    assert d["filing_before_arrest"]["median_months"] == pytest.approx(59 / 30.4375, abs=0.05)
+    assert d["arrest_to_filing"]["median_months"] == pytest.approx(122 / 30.4375, abs=0.05)

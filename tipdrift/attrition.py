@@ -206,6 +206,7 @@ def _entry_times(trajectories: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         pl.col("entry_date").dt.year().alias("cohort"),
         _days_to_months(pl.lit(as_of) - pl.col("entry_date")).alias("follow"),
         _days_to_months(pl.col("filing_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_filing"),
+        _days_to_months(pl.col("filing_date") - pl.col("entry_date")).alias("gap_filing"),  # < 0: charged first
         _days_to_months(pl.col("disposition_date") - pl.col("entry_date")).clip(lower_bound=0).alias("t_disp"),
         _days_to_months(pl.col("disposition_date") - pl.col("filing_date")).clip(lower_bound=0).alias("t_court"),
         _days_to_months(pl.lit(as_of) - pl.col("filing_date")).alias("t_open"),
@@ -368,13 +369,19 @@ class AttritionFitter:
         return row, time, status
 
     def _cohort_durations(self, stage: str, cohort: int, g: pl.DataFrame, provisional: bool) -> dict[str, Any]:
-        """Median months from arrest to filing and from filing to disposition for one cohort."""
+        """Median months from arrest to filing (arrests that came first) and from filing to
+        disposition for one cohort; filings before the arrest (an indictment first) are
+        counted apart with their own median lead, not clipped to a gap of 0."""
         pros = g.filter(pl.col("filed"))
-        d1 = _median(pros.get_column("t_filing").to_numpy(), np.ones(pros.height, bool), self.alpha)
+        first = pros.filter(pl.col("gap_filing") >= 0)
+        charged_first = pros.filter(pl.col("gap_filing") < 0).get_column("gap_filing").to_numpy()
+        d1 = _median(first.get_column("t_filing").to_numpy(), np.ones(first.height, bool), self.alpha)
+        lead = _median(-charged_first, np.ones(len(charged_first), bool), self.alpha)
+        lead["share"] = round(len(charged_first) / pros.height, 4) if pros.height else None
         court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
                            pros.get_column("t_open").to_numpy())
         d2 = _median(court_t, pros.get_column("disposed").to_numpy(), self.alpha)
-        return {"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1,
+        return {"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1, "filing_before_arrest": lead,
                 "filing_to_disposition": d2, "provisional": bool(provisional)}
 
     def to_dict(self) -> dict[str, Any]:

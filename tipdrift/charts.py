@@ -60,6 +60,23 @@ def _values(df: pl.DataFrame) -> list[dict[str, Any]]:
     return out.to_dicts()
 
 
+def period_months(long: pl.DataFrame) -> int:
+    """Months per period of a count series (12 yearly, 3 quarterly, 1 monthly), from its spacing."""
+    periods = long.get_column("period").unique().sort()
+    if periods.len() < 2:
+        return 1
+    gap = int(periods.diff().dt.total_days().drop_nulls().min())
+    return 12 if gap >= 365 else 3 if gap >= 90 else 1
+
+
+def _with_end(shares: pl.DataFrame, months: int) -> pl.DataFrame:
+    """The last period repeated at its end, so a step-after area draws the last period too."""
+    if shares.height == 0:
+        return shares
+    last = shares.filter(pl.col("period") == pl.col("period").max())
+    return pl.concat([shares, last.with_columns(pl.col("period").dt.offset_by(f"{months}mo"))])
+
+
 def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """Per period: each category's share, with cells below the threshold pooled into one
     grey "suppressed" band, so no share is computed from a small cell."""
@@ -90,7 +107,8 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
               width: int = 720, height: int = 260) -> alt.LayerChart:
     """Stacked case-type shares per period, shift dates as rules, their intervals as
     bands (coloured by status), and context events as labelled ticks."""
-    shares = mix_shares(long, unit, threshold)
+    months = period_months(long)
+    shares = _with_end(mix_shares(long, unit, threshold), months)
     present = shares.get_column("category").unique().to_list()
     suppressed = SUPPRESSED.format(t=threshold)
     domain, palette = category_scale(present, suppressed)
@@ -104,37 +122,66 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
     layers: list[alt.Chart] = [base]
     mix = [s for s in (shifts or []) if s.unit == unit and s.kind == "mix"]
     if mix:
-        bands = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], 1).isoformat(),
-                               "period": s.period.isoformat(), "status": s.status,
-                               "label": f"shift {s.period.isoformat()[:7]} ({s.status})"} for s in mix])
-        status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
-        colour = alt.Color("status:N", scale=status_scale, title="shift status")
-        layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
-            x="start:T", x2="end:T", color=colour))
-        layers.append(alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2).encode(
-            x="period:T", color=alt.Color("status:N", scale=status_scale, legend=None), tooltip=["label:N"]))
+        layers += _shift_layers(mix, months)
     if events:
-        ev = pl.DataFrame([{"date": e["date"], "label": f"{e['event_id']} {e['kind']}"} for e in events])
-        layers.append(alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14).encode(
-            x="date:T", y=alt.value(height - 6), tooltip=["label:N", "date:T"]))
-        layers.append(alt.Chart(alt.Data(values=_values(ev))).mark_text(angle=300, align="left", dy=-6, fontSize=9).encode(
-            x="date:T", y=alt.value(height - 14), text="label:N"))
+        layers += _event_layers(events, height)
     return alt.layer(*layers).properties(width=width, height=height, title=f"Case-type mix: {unit}").resolve_scale(color="independent")
+
+
+def _shift_layers(mix: list[Shift], months: int) -> list[alt.Chart]:
+    """Each mix shift: its 95% interval as a band over whole periods (coloured by status),
+    a gradual change's transition as a hatched band, and a rule at its date whose tooltip
+    gives status, shape and stability."""
+    def label(s: Shift) -> str:
+        stab = "" if s.stability is None else f", stability {s.stability:.0%}"
+        return f"shift {s.period.isoformat()[:7]} ({s.status}; {s.shape}{stab})"
+
+    bands = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], months).isoformat(),
+                           "period": s.period.isoformat(), "status": s.status, "label": label(s)} for s in mix])
+    status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
+    out = [alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
+               x="start:T", x2="end:T", color=alt.Color("status:N", scale=status_scale, title="shift status"),
+               tooltip=["label:N"]),
+           alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2).encode(
+               x="period:T", color=alt.Color("status:N", scale=status_scale, legend=None), tooltip=["label:N"])]
+    gradual = [{"start": s.transition[0].isoformat(), "end": add_months(s.transition[1], months).isoformat(),
+                "label": f"gradual change {s.transition[0].isoformat()[:7]} to {s.transition[1].isoformat()[:7]}"}
+               for s in mix if s.shape == "gradual" and s.transition]
+    if gradual:
+        out.append(alt.Chart(alt.Data(values=gradual)).mark_rect(
+            fill="none", stroke="#212529", strokeDash=[3, 2], strokeWidth=1.5).encode(
+            x="start:T", x2="end:T", tooltip=["label:N"]))
+    return out
+
+
+def _event_layers(events: list[dict[str, Any]], height: int) -> list[alt.Chart]:
+    """Context events as ticks at the bottom with labels on three staggered rows, so
+    events close in time do not print over each other."""
+    ev = pl.DataFrame([{"date": e["date"], "label": f"{e['event_id']} {e['kind']}", "row": i % 3}
+                       for i, e in enumerate(sorted(events, key=lambda e: e["date"]))])
+    ev = ev.with_columns((height - 16 - 22 * pl.col("row")).alias("y"))
+    return [alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14).encode(
+                x="date:T", y=alt.value(height - 6), tooltip=["label:N", "date:T"]),
+            alt.Chart(alt.Data(values=_values(ev))).mark_text(align="left", dx=3, fontSize=9).encode(
+                x="date:T", y=alt.Y("y:Q", scale=None), text="label:N")]
 
 
 def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720,
                  shifts: list[Shift] | None = None) -> alt.Chart | alt.LayerChart:
     """Cases per period; periods below the threshold are drawn as suppressed (no value);
     volume shifts as rules at their date with their interval shaded."""
+    months = period_months(long)
     d = (long.filter(pl.col("unit") == unit).group_by("period").agg(pl.col("count").sum().alias("cases")).sort("period")
-         .with_columns(pl.when(pl.col("cases") < threshold).then(None).otherwise(pl.col("cases")).alias("cases")))
-    bars = alt.Chart(alt.Data(values=_values(d))).mark_bar().encode(
-        x=alt.X("period:T", title=None), y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
-        tooltip=["period:T", "cases:Q"])
+         .with_columns(pl.when((pl.col("cases") > 0) & (pl.col("cases") < threshold)).then(None)
+                       .otherwise(pl.col("cases")).alias("cases"),
+                       pl.col("period").dt.offset_by(f"{months}mo").alias("end")))
+    bars = alt.Chart(alt.Data(values=_values(d))).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("period:T", title=None), x2="end:T", y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
+        y2=alt.datum(0), tooltip=["period:T", "cases:Q"])
     vol = [s for s in (shifts or []) if s.unit == unit and s.kind == "volume"]
     if not vol:
         return bars.properties(width=width, height=120, title=f"Cases per period: {unit}")
-    marks = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], 1).isoformat(),
+    marks = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], months).isoformat(),
                            "period": s.period.isoformat(), "label": f"volume shift {s.period.isoformat()[:7]} "
                            f"({s.effect_label()})"} for s in vol])
     band = alt.Chart(alt.Data(values=_values(marks))).mark_rect(opacity=0.2, color="#868e96").encode(x="start:T",
@@ -236,12 +283,15 @@ def cif_chart(curves: pl.DataFrame, cohort: int, width: int = 520) -> alt.Chart:
 
 
 def duration_chart(durations: pl.DataFrame, width: int = 520, threshold: int = DEFAULT_THRESHOLD) -> alt.Chart:
-    """Median months arrest->filing and filing->disposition per cohort, with 95% intervals
-    (none from fewer than `threshold` people or events)."""
+    """Median months per cohort, with 95% intervals: arrest to filing (arrest first),
+    filing before arrest (an indictment first: months it came before), filing to
+    disposition; none from fewer than `threshold` people or events."""
     rows = []
     for r in durations.filter(pl.col("entry_stage") == "arrest").iter_rows(named=True):
-        for step in ("arrest_to_filing", "filing_to_disposition"):
-            m = r[step]
+        for step in ("arrest_to_filing", "filing_before_arrest", "filing_to_disposition"):
+            m = r.get(step)
+            if m is None:
+                continue
             if m["median_months"] is not None and m["n"] >= threshold and m["events"] >= threshold:
                 rows.append({"cohort": str(r["cohort"]), "step": step.replace("_", " "), "median": m["median_months"],
                              "lo": m["ci_low"], "hi": m["ci_high"]})
