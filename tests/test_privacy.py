@@ -8,9 +8,11 @@ from tipdrift.privacy import suppress_counts, suppress_shares
 
 
 def test_counts_below_threshold_become_labels() -> None:
+    """Counts 1 to 4 become '<5'; a true zero stays 0 (an empty cell identifies no one, and
+    '<5' would read as data). Catches over-suppression of zeros and leaks of 1-4."""
     df = pl.DataFrame({"a": [0, 4, 5, 12], "b": [1, 2, 3, 100]})
     out = suppress_counts(df, ["a"], 5)
-    assert out["a"].to_list() == ["<5", "<5", "5", "12"]
+    assert out["a"].to_list() == ["0", "<5", "5", "12"]
     assert out["b"].to_list() == [1, 2, 3, 100]
     assert suppress_counts(df, ["b"], 3)["b"].to_list() == ["<3", "<3", "3", "100"]
 
