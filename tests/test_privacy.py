@@ -34,3 +34,17 @@ def test_mix_shares_never_compute_a_share_from_a_small_cell() -> None:
     assert set(jan) == {"a", SUPPRESSED.format(t=5)}
     assert abs(jan[SUPPRESSED.format(t=5)] - 5 / 25) < 1e-12
     assert s.group_by("period").agg(pl.col("share").sum())["share"].to_list() == [1.0, 1.0]
+
+
+def test_a_lone_small_cell_cannot_be_derived_from_its_row_total() -> None:
+    """In a row with one suppressed cell, the smallest other non-zero cell is withheld
+    ('s'), so the row total (published on the volume chart) minus the shown cells does not
+    give the suppressed count; rows with two small cells or none are left alone. Catches
+    primary suppression only, which subtraction undoes."""
+    from tipdrift.privacy import suppress_rows
+
+    df = pl.DataFrame({"y": ["2020", "2021", "2022"], "a": [3, 2, 50], "b": [40, 4, 60], "c": [12, 30, 0]})
+    out = suppress_rows(df, ["a", "b", "c"], 5)
+    assert out.row(0) == ("2020", "<5", "40", "s")
+    assert out.row(1) == ("2021", "<5", "<5", "30")
+    assert out.row(2) == ("2022", "50", "60", "0")

@@ -37,3 +37,26 @@ def suppress_shares(df: pl.DataFrame, share: str, count: str, threshold: int = D
     """Hide (null) a share computed from a cell whose count is below the threshold."""
     return df.with_columns(pl.when((pl.col(count) > 0) & (pl.col(count) < threshold)).then(None)
                            .otherwise(pl.col(share)).alias(share))
+
+
+SECONDARY = "s"  # withheld so that a suppressed cell cannot be derived from its row's total
+
+
+def suppress_rows(df: pl.DataFrame, columns: list[str], threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Counts suppressed as in `suppress_counts`, plus secondary suppression: in a row whose
+    total is published elsewhere (a year's cases on the volume chart), a lone suppressed
+    cell could be derived by subtraction, so the row's smallest other non-zero cell is
+    withheld too (shown as "s")."""
+    import numpy as np
+
+    m = df.select(columns).to_numpy().astype(float)
+    small = (m > 0) & (m < threshold)
+    lone = small.sum(axis=1) == 1
+    other = np.where(~small & (m > 0), m, np.inf)
+    pick = np.argmin(other, axis=1)
+    secondary = np.zeros_like(small)
+    rows = np.nonzero(lone & np.isfinite(other.min(axis=1)))[0]
+    secondary[rows, pick[rows]] = True
+    out = suppress_counts(df, columns, threshold)
+    return out.with_columns(pl.when(pl.Series(secondary[:, j])).then(pl.lit(SECONDARY)).otherwise(pl.col(c)).alias(c)
+                            for j, c in enumerate(columns))

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from tipdrift.errors import ParameterError
-from tipdrift.privacy import is_small, suppress_counts, suppressed_label
+from tipdrift.privacy import is_small, suppress_counts, suppress_rows, suppressed_label
 from tipdrift.shift import Shift
 
 SHIFT_COLUMNS = {"unit": pl.String, "kind": pl.String, "period": pl.String, "interval": pl.String,
@@ -118,14 +118,16 @@ class DriftView:
         return pl.DataFrame({"shifts": ["no significant shift"]})
 
     def counts_table(self) -> pl.DataFrame:
-        """Cases per year and category for this unit, small cells suppressed."""
+        """Cases per year and category for this unit, small cells suppressed (and, where a
+        year has a lone small cell, its smallest other cell withheld: the year's total is on
+        the volume chart)."""
         d = (self.long.filter(pl.col("unit") == self.unit)
              .with_columns(pl.col("period").dt.year().alias("year"))
              .group_by("year", "category").agg(pl.col("count").sum()).sort("year", "category")
              .pivot(on="category", index="year", values="count").sort("year").fill_null(0))
         cats = [c for c in self.categories if c in d.columns]  # fixed order: same inputs, same page
         d = d.select("year", *cats)
-        return suppress_counts(d.with_columns(pl.col("year").cast(pl.String)), cats, self.params["small_cell"])
+        return suppress_rows(d.with_columns(pl.col("year").cast(pl.String)), cats, self.params["small_cell"])
 
 
 def _unit_events(run: Any, unit: str, shifts: list[Shift], start: str, end: str) -> list[dict[str, Any]]:
