@@ -242,3 +242,27 @@ def test_indictment_first_is_counted_apart_not_clipped_to_zero() -> None:
     assert d["filing_before_arrest"]["share"] == pytest.approx(0.6)
     assert d["filing_before_arrest"]["median_months"] == pytest.approx(59 / 30.4375, abs=0.05)
     assert d["arrest_to_filing"]["median_months"] == pytest.approx(122 / 30.4375, abs=0.05)
+
+
+def test_time_to_disposition_interval_resamples_cases() -> None:
+    """Co-defendants tried together share their court time: the median's interval from the
+    cluster bootstrap is clearly wider than the per-defendant one. Catches medians whose
+    intervals ignore case_id while the shares' intervals do not."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(150):
+        days = int(rng.integers(60, 900))
+        for _ in range(4):
+            own = days if rng.random() < 0.8 else int(rng.integers(60, 900))
+            rows.append({"arrest_date": D("2015-01-01"), "filing_date": D("2015-02-01"),
+                         "disposition_date": D("2015-02-01") + dt.timedelta(days=own), "outcome": "convicted",
+                         "case_id": f"K{c}"})
+    traj = _traj(rows)
+    width = {}
+    for cluster in ("case_id", None):
+        d = AttritionFitter(horizon_months=36, as_of=D("2019-12-31"), cluster=cluster).fit(traj).durations_.to_dicts()[0]
+        m = d["filing_to_disposition"]
+        width[cluster] = m["ci_high"] - m["ci_low"]
+    assert width["case_id"] > 1.3 * width[None], width

@@ -330,6 +330,18 @@ class AttritionFitter:
         return Clusters(cluster_ids(g.get_column(self._clustered).to_numpy(), g.get_column("trajectory_id").to_numpy()),
                         self.replicates, self.seed)
 
+    def _median(self, g: pl.DataFrame, time: np.ndarray, event: np.ndarray) -> dict[str, Any]:
+        """Kaplan-Meier median with its interval: per defendant, or from a cluster bootstrap
+        over cases (percentile interval) when the cluster column holds values."""
+        out = _median(time, event, self.alpha)
+        clusters = self._clusters(g)
+        if clusters is not None and out["median_months"] is not None:
+            from tipdrift.cluster import clustered_median_ci
+
+            lo, hi = clustered_median_ci(time, event, clusters.labels, self.alpha, clusters.replicates, clusters.seed)
+            out.update(ci_low=None if np.isnan(lo) else round(lo, 2), ci_high=None if np.isnan(hi) else round(hi, 2))
+        return out
+
     def _groups(self, t: pl.DataFrame) -> list[tuple[str, pl.Expr]]:
         """The groups to report: "all", then each value of the `by` column in sorted order."""
         groups: list[tuple[str, pl.Expr]] = [("all", pl.lit(True))]
@@ -374,13 +386,13 @@ class AttritionFitter:
         counted apart with their own median lead, not clipped to a gap of 0."""
         pros = g.filter(pl.col("filed"))
         first = pros.filter(pl.col("gap_filing") >= 0)
-        charged_first = pros.filter(pl.col("gap_filing") < 0).get_column("gap_filing").to_numpy()
-        d1 = _median(first.get_column("t_filing").to_numpy(), np.ones(first.height, bool), self.alpha)
-        lead = _median(-charged_first, np.ones(len(charged_first), bool), self.alpha)
-        lead["share"] = round(len(charged_first) / pros.height, 4) if pros.height else None
+        charged = pros.filter(pl.col("gap_filing") < 0)
+        d1 = self._median(first, first.get_column("t_filing").to_numpy(), np.ones(first.height, bool))
+        lead = self._median(charged, -charged.get_column("gap_filing").to_numpy(), np.ones(charged.height, bool))
+        lead["share"] = round(charged.height / pros.height, 4) if pros.height else None
         court_t = np.where(pros.get_column("disposed").to_numpy(), pros.get_column("t_court").fill_null(0).to_numpy(),
                            pros.get_column("t_open").to_numpy())
-        d2 = _median(court_t, pros.get_column("disposed").to_numpy(), self.alpha)
+        d2 = self._median(pros, court_t, pros.get_column("disposed").to_numpy())
         return {"entry_stage": stage, "cohort": int(cohort), "arrest_to_filing": d1, "filing_before_arrest": lead,
                 "filing_to_disposition": d2, "provisional": bool(provisional)}
 

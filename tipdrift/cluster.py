@@ -61,3 +61,31 @@ def cluster_ids(case_id: np.ndarray, row: np.ndarray) -> np.ndarray:
     own = np.char.add("\x00row:", row.astype(str))
     ids = np.asarray(case_id, dtype=object)
     return np.where(ids == None, own, ids).astype(str)  # noqa: E711 (elementwise comparison)
+
+
+def weighted_median_time(time: np.ndarray, event: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier median time for each row of `weights` (replicates x records): the first
+    event time at which survival falls to 0.5 or below (NaN where it never does)."""
+    order = np.argsort(time, kind="stable")
+    t, ev, w = time[order], event[order].astype(bool), weights[:, order]
+    uniq, first = np.unique(t, return_index=True)
+    cum = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
+    at_risk = cum[:, -1:] - cum[:, first]
+    d = np.add.reduceat(w * ev, first, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - np.where(at_risk > 0, d / at_risk, 0.0), axis=1)
+    below = surv <= 0.5
+    idx = np.argmax(below, axis=1)
+    return np.where(below.any(axis=1), uniq[idx], np.nan)
+
+
+def clustered_median_ci(time: np.ndarray, event: np.ndarray, clusters: np.ndarray, alpha: float = 0.05,
+                        replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of the Kaplan-Meier median over a cluster bootstrap (NaN when
+    more than alpha / 2 of the replicates never reach the median)."""
+    if len(time) == 0:
+        return (float("nan"), float("nan"))
+    med = weighted_median_time(time, event, cluster_weights(clusters, replicates, seed))
+    if np.isnan(med).mean() > alpha / 2:
+        return (float(np.nanquantile(med, alpha / 2)) if (~np.isnan(med)).any() else float("nan"), float("nan"))
+    return (float(np.quantile(med, alpha / 2)), float(np.quantile(med, 1 - alpha / 2)))
