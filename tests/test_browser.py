@@ -1,8 +1,9 @@
 """Real-browser tests: headless Chromium (Debian's package) driven by Playwright.
 
 1. A generated report opened from disk with every non-file request blocked: each chart
-   element holds a drawn SVG (the data-quality section's heat map and completeness chart
-   among them), and no request left the page.
+   turns interactive from the report folder's own Vega bundle (the data-quality section's
+   heat map and completeness chart among them), hovering a bar shows its tooltip, and no
+   request left the page.
 2. JupyterLab on a loopback port: open explore.ipynb, run all cells, charts appear.
 
 Chromium is installed by .ci/run (apt-get install chromium chromium-driver); Playwright
@@ -60,14 +61,24 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
         page.on("request", lambda req: requests.append(req.url))
         page.goto(page_path.as_uri())
         page.wait_for_load_state("load")
+        page.wait_for_function("() => document.querySelectorAll('div.tipdrift-chart.live').length"
+                               " === document.querySelectorAll('div.tipdrift-chart').length", timeout=30_000)
         charts = page.locator("div.tipdrift-chart")
         n = charts.count()
         assert n >= 3
-        for i in range(n):
-            svg = charts.nth(i).locator("svg").first
+        for i in range(n):  # each chart live: the interactive view drawn from the offline bundle
+            svg = charts.nth(i).locator(".interactive svg").first
             box = svg.bounding_box()
             assert box and box["width"] > 100 and box["height"] > 50, f"chart {i} did not render"
-            assert charts.nth(i).locator("svg path, svg rect").count() > 0
+            assert charts.nth(i).locator(".interactive svg path").count() > 0
+        # hover a bar of the volume chart: its tooltip gives the period and the count
+        volume = page.locator("div.tipdrift-chart", has_text="Cases per period").first
+        volume.scroll_into_view_if_needed()
+        box = volume.locator(".interactive svg").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] - 40)
+        page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
+        tip = page.locator("#vg-tooltip-element").inner_text()
+        assert "period" in tip and "cases" in tip
         assert page.locator("text=tipdrift version").count() >= 1
         # the data-quality section: the heat map (a drawn cell per criterion) and the scores
         quality = page.locator("section.quality")

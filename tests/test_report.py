@@ -108,11 +108,19 @@ def test_pages_are_offline_carry_provenance_and_no_identifiers(drift_pages: Path
     assert pages
     sha = hashlib.sha256((small_world / "cases.parquet").read_bytes()).hexdigest()
     files = [f for f in drift_pages.rglob("*") if f.is_file()]
-    assert {f.suffix for f in files} <= {".html", ".json"}, files
+    # pages, aggregates, and one script: the offline Vega bundle, the same for every folder
+    assert {f.suffix for f in files} <= {".html", ".json", ".js"}, files
+    assert [f.relative_to(drift_pages).as_posix() for f in files if f.suffix == ".js"] == ["assets/tipdrift-vega.js"]
+    from tipdrift.charts import vega_bundle
+
+    assert (drift_pages / "assets" / "tipdrift-vega.js").read_text() == vega_bundle()
     for f in files:
+        if f.suffix == ".js":
+            continue  # the library itself (checked above to be exactly the bundle): no data in it
         text = f.read_text()
         assert not URL_ATTR.search(text), f
         assert not leaked(text, ids), (f, sorted(leaked(text, ids))[:5])
+        assert 'src="assets/tipdrift-vega.js"' in text or f.suffix == ".json" or f.name == "index.html"
     text = pages[0].read_text()
     assert "tipdrift version" in text and "as of" in text
     assert sha in text
@@ -175,8 +183,8 @@ def test_trajectory_reports_for_every_jurisdiction_share_one_linkage(small_world
                           workers=2, progress=False)
     info = json.loads((tmp_path / "index.json").read_text())
     assert len(info["units"]) == 12  # J01..J12
-    files = [f for f in tmp_path.rglob("*") if f.is_file()]
-    assert {f.suffix for f in files} <= {".html", ".json"}, files
+    files = [f.relative_to(tmp_path).as_posix() for f in tmp_path.rglob("*") if f.is_file()]
+    assert {Path(f).suffix for f in files if f != "assets/tipdrift-vega.js"} <= {".html", ".json"}, files
     ids = identifiers(small_world)
     for u, entry in info["units"].items():
         text = (tmp_path / entry["report"]).read_text()

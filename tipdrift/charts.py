@@ -118,7 +118,7 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
         color=alt.Color("category:N", title="case type", scale=alt.Scale(domain=domain, range=palette)),
         order=alt.Order("order:Q"),
         tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%")],
-    )
+    ).add_params(zoom_x())
     layers: list[alt.Chart] = [base]
     mix = [s for s in (shifts or []) if s.unit == unit and s.kind == "mix"]
     if mix:
@@ -177,7 +177,7 @@ def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHO
                        pl.col("period").dt.offset_by(f"{months}mo").alias("end")))
     bars = alt.Chart(alt.Data(values=_values(d))).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=alt.X("period:T", title=None), x2="end:T", y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
-        y2=alt.datum(0), tooltip=["period:T", "cases:Q"])
+        y2=alt.datum(0), tooltip=["period:T", "cases:Q"]).add_params(zoom_x())
     vol = [s for s in (shifts or []) if s.unit == unit and s.kind == "volume"]
     if not vol:
         return bars.properties(width=width, height=120, title=f"Cases per period: {unit}")
@@ -327,7 +327,27 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 
 def chart_html(chart: alt.TopLevelMixin) -> str:
-    return f'<div class="tipdrift-chart">{to_svg(chart)}</div>'
+    """The chart as static SVG (what prints, and what shows without JavaScript) inside
+    div.tipdrift-chart, with its Vega-Lite spec beside it: a report page that loads the
+    offline Vega bundle (`pages.VEGA_ASSET`) replaces the SVG by the interactive chart
+    (tooltips, zoom along time)."""
+    import json
+
+    spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    return (f'<div class="tipdrift-chart"><div class="static">{to_svg(chart)}</div>'
+            f'<script type="application/json" class="vega-spec">{spec}</script></div>')
+
+
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script (from vl-convert: nothing is downloaded)."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
+
+
+def zoom_x() -> alt.Parameter:
+    """Zoom and pan along time (the x scale), by wheel and drag."""
+    return alt.selection_interval(bind="scales", encodings=["x"])
 
 
 def show(chart: alt.TopLevelMixin) -> None:

@@ -270,7 +270,7 @@ def quality_step(sources: list[str], mapping: str | None, as_of: str | None, fre
     quality.json (and an HTML page), print the scores (the `quality` command and the demo)."""
     from tipdrift.drift import write_json
     from tipdrift.load import load_table
-    from tipdrift.pages import page, quality_html
+    from tipdrift.pages import page, quality_html, write_vega_asset
     from tipdrift.quality import profile_source, quality_document
     from tipdrift.timeutil import parse_date
 
@@ -294,6 +294,7 @@ def quality_step(sources: list[str], mapping: str | None, as_of: str | None, fre
         Path(html_out).parent.mkdir(parents=True, exist_ok=True)
         Path(html_out).write_text(page("tipdrift data quality", quality_html(doc, small_cell, heading="h1")),
                                   encoding="utf-8")
+        write_vega_asset(Path(html_out).parent)
     return doc
 
 

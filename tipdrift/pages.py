@@ -16,6 +16,8 @@ th{background:#f1f3f5}.tipdrift-chart{margin:1em 0;overflow-x:auto}h1{font-size:
 .provenance{font-size:.85em;color:#495057}footer{margin-top:3em;font-size:.8em;color:#868e96}
 .jp-OutputPrompt,.jp-InputPrompt,.anchor-link{display:none}pre{white-space:pre-wrap}
 nav.units{font-size:.9em;padding:.4em 0;border-bottom:1px solid #dee2e6;margin-bottom:1em}
+.tipdrift-chart.live>.static{display:none}@media print{.tipdrift-chart.live>.static{display:block}.tipdrift-chart .interactive{display:none}}
+#vg-tooltip-element{font-size:12px}
 """
 PATH_PARAMS = ("data_dir", "context_dir", "run_dir", "linked_dir", "mapping")
 
@@ -41,13 +43,46 @@ def provenance_html(prov: dict[str, Any]) -> str:
     return f'<table class="provenance">{cells}</table>'
 
 
+VEGA_ASSET = "assets/tipdrift-vega.js"  # Vega, Vega-Lite and vega-embed, written once per report folder
+# Replaces each chart's static SVG by the interactive view when the bundle is there (offline,
+# same folder); without it, or in print, the SVG stays.
+INTERACTIVE = """<script src="%s"></script><script>
+if (window.vegaEmbed) { document.querySelectorAll("div.tipdrift-chart").forEach(function (box) {
+  var spec = box.querySelector("script.vega-spec"); if (!spec) return;
+  var view = document.createElement("div"); view.className = "interactive"; box.appendChild(view);
+  vegaEmbed(view, JSON.parse(spec.textContent), {renderer: "svg", actions: false})
+    .then(function () { box.classList.add("live"); }).catch(function () { view.remove(); });
+}); }
+</script>""" % VEGA_ASSET
+
+
+def write_vega_asset(folder: str | Path) -> Path:
+    """The Vega bundle at `folder`/assets/ (once per folder; a relative path, never a URL)."""
+    from tipdrift.charts import vega_bundle
+
+    path = Path(folder) / VEGA_ASSET
+    if not path.is_file():  # written to a temporary name, then renamed: workers may race here
+        import os
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(vega_bundle())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return path
+
+
 def page(title: str, body: str, data: str = "", small_cell: int = 5) -> str:
     """One self-contained page around a rendered notebook body; the footer names the data
-    used (`data`) and the suppression rule."""
+    used (`data`) and the suppression rule. Charts become interactive when the page's folder
+    holds the Vega bundle (`write_vega_asset`); they stay static SVG otherwise."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     used = f"Data: {html.escape(data)}. " if data else ""
+    script = INTERACTIVE if "vega-spec" in body else ""
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}<footer>Generated {stamp} by tipdrift. {used}Aggregated figures "
+            f"<style>{CSS}</style></head><body>{body}{script}<footer>Generated {stamp} by tipdrift. {used}Aggregated figures "
             f"only: counts from 1 to {small_cell - 1} are shown as &lt;{small_cell} and nothing is computed from them; "
             f"no person or record identifiers.</footer></body></html>")
 

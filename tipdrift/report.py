@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tipdrift.errors import DataError, InputFileError, ParameterError, ReportError
-from tipdrift.pages import PATH_PARAMS, index_html, page
+from tipdrift.pages import PATH_PARAMS, index_html, page, write_vega_asset
 from tipdrift.params import read_yaml_mapping, resolve_report_params
 
 REPORTS = {"drift": "drift_report.ipynb", "trajectories": "trajectory_report.ipynb"}
@@ -114,6 +114,7 @@ def run_report(kind: str, params: dict[str, Any], out_html: str | Path, notebook
         nb = _execute(kind, source, work / (out_html.stem + ".ipynb"), params, out_html.name)
     title = f"tipdrift {kind} report" + (f": {params['unit']}" if params.get("unit") else "")
     out_html.write_text(render_html(nb, title, data_used(kind, params), params["small_cell"]), encoding="utf-8")
+    write_vega_asset(out_html.parent)
     return out_html
 
 
