@@ -4,7 +4,9 @@
    turns interactive from the report folder's own Vega bundle (the data-quality section's
    heat map and completeness chart among them), hovering a bar shows its tooltip, and no
    request left the page.
-2. JupyterLab on a loopback port: open explore.ipynb, run all cells, charts appear.
+2. JupyterLab on a loopback port, every other request blocked and counted: open
+   explore.ipynb, run all cells, the charts appear drawn by JupyterLab's own Vega
+   renderer, and hovering the mix chart shows a tooltip.
 
 Chromium is installed by .ci/run (apt-get install chromium chromium-driver); Playwright
 never downloads a browser. Without /usr/bin/chromium the tests skip, except under CI.
@@ -164,7 +166,17 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                 time.sleep(0.5)
         with sync_playwright() as p:
             browser = _browser(p)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            outside: list[str] = []
+
+            def route(r):  # noqa: ANN001, ANN202: everything but the local server is blocked and counted
+                if r.request.url.startswith(f"http://127.0.0.1:{port}/") or r.request.url.startswith(("data:", "blob:")):
+                    return r.continue_()
+                outside.append(r.request.url)
+                return r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
             page.goto(f"http://127.0.0.1:{port}/lab/tree/notebooks/explore.ipynb?token={token}")
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
             # wait for the kernel to be idle (status bar), then Run > Run All Cells
@@ -172,15 +184,28 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                                    " ? document.body.innerText : '')", timeout=90_000)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            page.wait_for_function(
-                "() => document.querySelectorAll('.jp-OutputArea-output .tipdrift-chart svg').length >= 6",
-                timeout=180_000)
+            vega = ".jp-OutputArea-output"  # JupyterLab's Vega renderer draws into div.vega-embed
+            page.wait_for_function(f"() => document.querySelectorAll(\"{vega} .vega-embed .marks\").length >= 6",
+                                   timeout=180_000)
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
-            charts = page.locator(".jp-OutputArea-output .tipdrift-chart svg").count()
+            charts = page.locator(f"{vega} .vega-embed .marks").count()
+            # hover the mix chart: JupyterLab's own Vega renderer shows the tooltip (period, case type, share)
+            mix = page.locator(f"{vega} .vega-embed").nth(3)
+            mix.scroll_into_view_if_needed()
+            box = mix.bounding_box()
+            tip = ""
+            for fx in (0.3, 0.45, 0.6):
+                page.mouse.move(box["x"] + box["width"] * fx * 0.8, box["y"] + box["height"] * 0.5)
+                page.wait_for_timeout(400)
+                if page.locator("#vg-tooltip-element.visible").count():
+                    tip = page.locator("#vg-tooltip-element").inner_text()
+                    break
             page.screenshot(path=str(tmp_path / "lab.png"))
             browser.close()
         assert charts >= 6
         assert errors == 0
+        assert "share" in tip or "cases" in tip, tip
+        assert outside == [], outside
     finally:
         server.terminate()
         try:

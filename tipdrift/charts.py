@@ -350,9 +350,27 @@ def zoom_x() -> alt.Parameter:
     return alt.selection_interval(bind="scales", encodings=["x"])
 
 
-def show(chart: alt.TopLevelMixin) -> None:
-    """Display a chart in a notebook as static SVG inside div.tipdrift-chart (works in loops too)."""
-    from IPython.display import HTML, display
+def vega_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart compiled to a Vega spec (vl-convert, offline) for JupyterLab's own Vega
+    renderer, which reads `application/vnd.vega.v5+json` (the compiled spec is Vega 6;
+    the constructs the charts use are the same in 5)."""
+    import vl_convert as vlc
 
-    display(HTML(chart_html(chart)))
+    spec = vlc.vegalite_to_vega(chart.to_dict(), vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
+    return {**spec, "$schema": "https://vega.github.io/schema/vega/v5.json"}
+
+
+def show(chart: alt.TopLevelMixin, report: bool = False) -> None:
+    """Display a chart in a notebook (works in loops too). In JupyterLab it is drawn live by
+    the lab's own bundled Vega renderer (tooltips, zoom along time; nothing fetched), with
+    a static SVG for other front ends. `report=True` (the report notebooks) outputs the
+    static SVG with its spec as HTML (`chart_html`), which the report page brings to life
+    with its folder's Vega bundle: JupyterLab prefers HTML over Vega, and nbconvert knows
+    only HTML and SVG, so the two uses need the two bundles."""
+    from IPython.display import display
+
+    if report:
+        display({"text/html": chart_html(chart)}, raw=True)
+    else:
+        display({"application/vnd.vega.v5+json": vega_spec(chart), "image/svg+xml": to_svg(chart)}, raw=True)
 
