@@ -326,3 +326,18 @@ def test_trajectory_reports_show_nothing_from_cells_of_one_to_four(tmp_path: Pat
     counts = [int(c) for c in cells if c.isdigit() and len(c) != 4]
     assert all(c == 0 or c >= 5 for c in counts) and 30 not in counts and 33 not in counts, counts
     assert not any("%" in c and "suppressed" not in c for c in cells), [c for c in cells if "%" in c]
+
+
+def test_a_report_stops_on_unmapped_labels(tmp_path: Path) -> None:
+    """A drift report on a table with a label its mapping does not map exits 1 naming the
+    label, as validate, drift, link and quality do. Catches a report that silently drops
+    the rows and draws the rest."""
+    from conftest import write_csv
+
+    from tipdrift.cli import main
+
+    rows = [[f"C{i}", "O1", f"2020-{1 + i % 12:02d}-05", "other" if i else "Smuggling"] for i in range(40)]
+    write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
+    rc = main(["report", "drift", "--param", f"data_dir={tmp_path}", "--param", "context_dir=", "--param", "unit=O1",
+               "--param", "as_of=2021-12-31", "--out", str(tmp_path / "r")])
+    assert rc == 1

@@ -22,9 +22,22 @@ def drift_run_for(params: dict[str, Any]) -> DriftRun:
     if params["run_dir"]:
         return DriftRun.load(params["run_dir"])
     table = Path(params["data_dir"]) / params["table"] if params["table"] else find_table(params["data_dir"], "cases")
-    return run_drift(table, detection_params(params, pooled=True), context=params["context_dir"] or None,
-                     as_of=params["as_of"] or None, mapping=params["mapping"] or None,
-                     unit=params["unit_column"] or None, max_rejected=params["max_rejected"])
+    run = run_drift(table, detection_params(params, pooled=True), context=params["context_dir"] or None,
+                    as_of=params["as_of"] or None, mapping=params["mapping"] or None,
+                    unit=params["unit_column"] or None, max_rejected=params["max_rejected"])
+    stop_on_unmapped({Path(str(table)).name: run.loaded.summary})
+    return run
+
+
+def stop_on_unmapped(summaries: dict[str, dict[str, Any]]) -> None:
+    """A report, like every command, stops (DataError, exit 1) on labels its mapping does not map."""
+    from tipdrift.errors import DataError
+
+    for name, s in summaries.items():
+        for col, labels in s.get("unmapped_labels", {}).items():
+            listed = ", ".join(f"'{k}' ({v} rows)" for k, v in labels.items())
+            raise DataError(f"{name}: unmapped labels in column '{col}': {listed}; add them under labels.{col} "
+                            "in the mapping file")
 
 
 def drift_report_view(given: dict[str, Any]) -> DriftView:
@@ -48,6 +61,7 @@ def linked_for(params: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
         paths = [find_table(params["data_dir"], k) for k in LINK_KINDS]
         linked = link_files(*paths, mapping=params["mapping"] or None, as_of=params["as_of"] or None,
                             max_rejected=params["max_rejected"])
+        stop_on_unmapped({Path(s["path"]).name: s for s in linked.summary["sources"].values()})
     return linked, [input_record(p) for p in paths]
 
 
