@@ -1,6 +1,11 @@
 # JupyterLab for tipdrift: offline by default (no news feed, no update check, no
 # extension installs from the network). Used by `make lab` and the browser test.
+from pathlib import Path
+
 c = get_config()  # noqa: F821 (provided by Jupyter)
+# Default settings (overrides.json): news and update notifications off, so the lab never
+# asks whether to fetch news.
+c.LabApp.app_settings_dir = str(Path(__file__).resolve().parent / "lab-settings")
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"

@@ -200,12 +200,14 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                 if page.locator("#vg-tooltip-element.visible").count():
                     tip = page.locator("#vg-tooltip-element").inner_text()
                     break
+            news = page.locator("text=Would you like to get notified").count()
             page.screenshot(path=str(tmp_path / "lab.png"))
             browser.close()
         assert charts >= 6
         assert errors == 0
         assert "share" in tip or "cases" in tip, tip
         assert outside == [], outside
+        assert not news, "JupyterLab asked about news"
     finally:
         server.terminate()
         try:
