@@ -149,3 +149,15 @@ def test_quality_exits_1_on_unmapped_labels(tmp_path: Path, capsys) -> None:
     rc = main(["quality", f"arrests={src}", "--mapping", str(src.with_name("arrests_mapping.yaml")),
                "--as-of", "2024-12-31", "--out", str(tmp_path / "q.json")])
     assert rc == 1 and "'Smuggling' (1 rows)" in capsys.readouterr().err
+
+
+def test_drift_exits_1_on_unmapped_labels_like_validate(tmp_path: Path, capsys) -> None:
+    """An unmapped label drops its rows from drift's series: drift names the label and
+    exits 1 after writing its output, as validate does on the same file. Catches exit 0
+    with 5% of rows silently gone."""
+    rows = [[f"C{i}", "O1", f"20{10 + i % 8}-0{1 + i % 9}-15", "Smuggling" if i < 2 else "other"] for i in range(60)]
+    src = write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
+    out = tmp_path / "s.json"
+    assert main(["validate", "cases", str(src), "--as-of", "2020-01-01"]) == 1
+    assert main(["drift", str(src), "--as-of", "2020-01-01", "--out", str(out)]) == 1
+    assert out.is_file() and "'Smuggling' (2 rows)" in capsys.readouterr().err
