@@ -317,13 +317,16 @@ def decomposition_chart(decomposition: Decomposition, width: int = 360) -> alt.C
     ).properties(width=width, height=200, title="Pooled shift: within units vs composition")
 
 
-def to_svg(chart: alt.TopLevelMixin) -> str:
-    """A static SVG of the chart (vl-convert; no browser, no network)."""
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # "v6.4.1" -> "6.4"
+
+
+def to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
+    """A static SVG of the chart or of its Vega-Lite spec (vl-convert; no browser, no network)."""
     import vl_convert as vlc
 
-    version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # "v6.4.1" -> "6.4"
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
     # allowed_base_urls=[]: the charts carry their data inline; nothing may be fetched.
-    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=version, allowed_base_urls=[])
+    return vlc.vegalite_to_svg(spec, vl_version=VL_VERSION, allowed_base_urls=[])
 
 
 def chart_html(chart: alt.TopLevelMixin) -> str:
@@ -333,16 +336,17 @@ def chart_html(chart: alt.TopLevelMixin) -> str:
     (tooltips, zoom along time)."""
     import json
 
-    spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
-    return (f'<div class="tipdrift-chart"><div class="static">{to_svg(chart)}</div>'
-            f'<script type="application/json" class="vega-spec">{spec}</script></div>')
+    spec = chart.to_dict()  # once: altair validates the spec on every to_dict
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    return (f'<div class="tipdrift-chart"><div class="static">{to_svg(spec)}</div>'
+            f'<script type="application/json" class="vega-spec">{text}</script></div>')
 
 
 def vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one script (from vl-convert: nothing is downloaded)."""
     import vl_convert as vlc
 
-    return vlc.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
+    return vlc.javascript_bundle(vl_version=VL_VERSION)
 
 
 def zoom_x() -> alt.Parameter:
@@ -350,13 +354,13 @@ def zoom_x() -> alt.Parameter:
     return alt.selection_interval(bind="scales", encodings=["x"])
 
 
-def vega_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+def vega_spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
     """The chart compiled to a Vega spec (vl-convert, offline) for JupyterLab's own Vega
     renderer, which reads `application/vnd.vega.v5+json` (the compiled spec is Vega 6;
     the constructs the charts use are the same in 5)."""
     import vl_convert as vlc
 
-    spec = vlc.vegalite_to_vega(chart.to_dict(), vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
+    spec = vlc.vegalite_to_vega(chart if isinstance(chart, dict) else chart.to_dict(), vl_version=VL_VERSION)
     return {**spec, "$schema": "https://vega.github.io/schema/vega/v5.json"}
 
 
@@ -372,5 +376,6 @@ def show(chart: alt.TopLevelMixin, report: bool = False) -> None:
     if report:
         display({"text/html": chart_html(chart)}, raw=True)
     else:
-        display({"application/vnd.vega.v5+json": vega_spec(chart), "image/svg+xml": to_svg(chart)}, raw=True)
+        spec = chart.to_dict()
+        display({"application/vnd.vega.v5+json": vega_spec(spec), "image/svg+xml": to_svg(spec)}, raw=True)
 

@@ -119,6 +119,18 @@ def index_html(kind: str, units: list[str], pages: dict[str, str], summary: dict
             f"<h2>Parameters</h2><table class=\"provenance\">{settings}</table></body></html>")
 
 
+QUALITY_SECTION = "quality_section.html"  # a run folder's ready-drawn quality section (aggregates)
+
+
+def quality_section(run_dir: str, doc: dict[str, Any] | None, threshold: int) -> str:
+    """The quality section for a drift report: the one a shared run drew (report folders of
+    many units), else drawn now; empty without a quality document."""
+    ready = Path(run_dir) / QUALITY_SECTION if run_dir else None
+    if ready is not None and ready.is_file():
+        return ready.read_text(encoding="utf-8")
+    return quality_html(doc, threshold, heading="h3") if doc is not None else ""
+
+
 def quality_html(doc: dict[str, Any], threshold: int, heading: str = "h2") -> str:
     """The data-quality section: heat map, scores with their formulas, completeness over time."""
     from tipdrift.charts import chart_html, quality_heatmap, quality_over_time

@@ -165,8 +165,13 @@ def _shared_drift(params: dict[str, Any], out: Path, private: Path) -> tuple[lis
     from tipdrift.drift import write_json
     from tipdrift.jobs import drift_run_for
 
+    from tipdrift.pages import QUALITY_SECTION, quality_html
+
     run = drift_run_for({**params, "run_dir": ""})
     params["run_dir"] = str(run.save(private).parent)
+    if run.quality is not None:  # the same section on every page: drawn once here, not once per unit
+        (private / QUALITY_SECTION).write_text(quality_html(run.quality, params["small_cell"], heading="h3"),
+                                               encoding="utf-8")
     write_json(run.document(), out / "shifts.json")
     summary = {}
     for st in run.statuses:
