@@ -39,3 +39,22 @@ def test_a_shift_names_no_share_of_a_category_with_fewer_than_five_cases(tmp_pat
     assert "forced_marriage: fewer than 5 cases, not shown" in text
     assert "forced_marriage +" not in text and "forced_labour -0.40" in text, text
     assert "forced_marriage" not in view.shifts_table().get_column("effect")[0].split(";")[0]
+
+
+def test_quality_charts_take_no_unknown_share_from_a_small_cell() -> None:
+    """Completeness over time shows a period's share with no recorded type only when both
+    the unknown and the recorded counts are 0 or at least 5 (3 of 100 would read 3%, a cell
+    of 3); periods of fewer than 5 rows show nothing. Catches shares from small cells."""
+    from tipdrift.views import quality_frames
+
+    periods = [{"period": "2014-01-01", "rows": 100, "unknown_share": 0.03, "completeness": {"case_id": 1.0}},
+               {"period": "2015-01-01", "rows": 100, "unknown_share": 0.30, "completeness": {"case_id": 1.0}},
+               {"period": "2016-01-01", "rows": 100, "unknown_share": 0.0, "completeness": {"case_id": 1.0}},
+               {"period": "2017-01-01", "rows": 4, "unknown_share": 0.5, "completeness": {"case_id": 1.0}}]
+    doc = {"criteria": ["completeness"], "sources": [{"source": "x/cases.csv", "kind": "cases", "scores": {},
+                                                      "completeness": {"case_id": 1.0}, "demographic_fields": [],
+                                                      "periods": periods}]}
+    _, series = quality_frames(doc, 5)
+    unknown = series.filter(series["measure"] == "type not recorded")
+    assert unknown.select("period", "value").rows() == [("2015-01-01", 0.30), ("2016-01-01", 0.0)]
+    assert "2017-01-01" not in series.get_column("period").to_list()

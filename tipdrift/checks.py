@@ -11,21 +11,14 @@ import numpy as np
 import polars as pl
 
 from tipdrift.errors import DataError, ParameterError
+from tipdrift.params import DEFAULT_MAX_REJECTED, check_share
 
-DEFAULT_MAX_REJECTED = 0.05
 # A date is an outlier when it stands more than this many days above the rest of its column
 # (see date_outliers; columns of fewer than OUTLIER_MIN_ROWS dates are not judged).
 OUTLIER_GAP_DAYS = 365
 OUTLIER_MIN_ROWS = 20
 _ORDER = {"day": 0, "month": 1, "year": 2}
 _FREQ_NEEDS = {"month": "month", "quarter": "month", "year": "year"}
-
-
-def check_share(value: float, name: str = "--max-rejected") -> float:
-    """A share in [0, 1], or a ParameterError naming the option."""
-    if not 0 <= value <= 1:
-        raise ParameterError(f"{name} must be a share between 0 and 1, not {value}")
-    return value
 
 
 def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED) -> None:

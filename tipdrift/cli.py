@@ -15,7 +15,8 @@ import polars as pl
 
 from tipdrift.errors import DataError, InputFileError, ParameterError, ReportError, visible
 from tipdrift.load import find_table
-from tipdrift.params import FREQS, OUTCOME_ORIGINS, REPORT_KINDS, DriftParams, TrajectoryParams
+from tipdrift.params import (DEFAULT_MAX_REJECTED, FREQS, OUTCOME_ORIGINS, REPORT_KINDS, DriftParams,
+                             TrajectoryParams, check_share)
 
 TABLE_FILES = ("arrests", "prosecutions", "dispositions", "cases")
 
@@ -449,17 +450,13 @@ def _add_synth(sub: Any) -> None:
 def _share(text: str) -> float:
     """An argparse type: a share between 0 and 1 (argparse turns the error into exit 2)."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
-    return value
+        return check_share(float(text))
+    except (ValueError, ParameterError) as exc:
+        raise argparse.ArgumentTypeError(str(exc) if isinstance(exc, ParameterError) else f"'{text}' is not a number") \
+            from None
 
 
 def _add_max_rejected(p: argparse.ArgumentParser) -> None:
-    from tipdrift.checks import DEFAULT_MAX_REJECTED
-
     p.add_argument("--max-rejected", type=_share, default=DEFAULT_MAX_REJECTED, metavar="SHARE",
                    help=f"stop (exit 1) when a source has a larger share of rows rejected (default {DEFAULT_MAX_REJECTED})")
 

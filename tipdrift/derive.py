@@ -27,13 +27,18 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+def whole_float(col: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(text, is whole) of a float column: a whole number exactly representable (|x| < 2^53)
+    written as an integer (a Parquet or pandas 1.0 reads as 1), anything else as it is."""
+    whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
+    return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String)), whole
+
+
 def _as_text(df: pl.DataFrame, c: str) -> pl.Expr:
     """A column as the text a source shows: a whole float (a Parquet or pandas -99.0) as an integer."""
-    col, dtype = pl.col(c), df.schema[c]
-    if dtype.is_float():
-        whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
-        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
-    return col.cast(pl.String).str.strip_chars()
+    if df.schema[c].is_float():
+        return whole_float(pl.col(c))[0]
+    return pl.col(c).cast(pl.String).str.strip_chars()
 
 
 def apply_missing(df: pl.DataFrame, tokens: tuple[str, ...], notes: list[str]) -> pl.DataFrame:

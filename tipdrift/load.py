@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from tipdrift.errors import INVISIBLE, InputFileError, visible
-from tipdrift.derive import BAD_FLAG, ROW, prepare
+from tipdrift.derive import BAD_FLAG, ROW, prepare, whole_float
 from tipdrift.mapping import Mapping
 from tipdrift.schema import TableSpec, spec_for
 from tipdrift.vocab import HTCDS_CASE_TYPE_ALIASES
@@ -316,8 +316,7 @@ def _normalise_ids(raw: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
             continue
         col = pl.col(c)
         if raw.schema[c].is_float():
-            whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2 ** 53)
-            text = pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+            text, whole = whole_float(col)
             bad = col.is_not_null() & ~whole
         else:  # a whole number written as a float by a spreadsheet or pandas (1.0) reads as 1
             text = col.cast(pl.String).str.replace(r"^(\s*[+-]?\d+)\.0+(\s*)$", "${1}${2}")

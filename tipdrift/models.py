@@ -211,29 +211,22 @@ class VolumeModel:
     def cost(self, phi: float, length_penalty: float) -> CostPoisson:
         return CostPoisson(phi=phi, length_penalty=length_penalty).fit(self.yk)
 
+    def _segments(self, bkps: list[int]) -> list[tuple[np.ndarray, float]]:
+        """(totals, mean) of each segment with a positive mean (an all-zero one has no residuals)."""
+        segs = [self.yk[s:e, 0] for s, e in zip([0] + bkps[:-1], bkps)]
+        return [(seg, float(seg.mean())) for seg in segs if seg.mean() > 0]
+
     def pearson(self, bkps: list[int]) -> tuple[float, float]:
-        x2 = df = 0.0
-        for s, e in zip([0] + bkps[:-1], bkps):
-            seg = self.yk[s:e, 0]
-            mu = seg.mean()
-            if mu <= 0:
-                continue
-            x2 += float(((seg - mu) ** 2).sum() / mu)
-            df += len(seg) - 1
-        return x2, df
+        parts = self._segments(bkps)
+        return (sum(float(((seg - mu) ** 2).sum() / mu) for seg, mu in parts),
+                float(sum(len(seg) - 1 for seg, _ in parts)))
 
     def dependence(self, bkps: list[int]) -> float:
         """Sum of the autocorrelations (lags 1..`acf_lags`) of the Pearson residuals
         (y - mu) / sqrt(mu) within segments."""
         lags = acf_lags(len(self.yk))
-        num = den = 0.0
-        for s, e in zip([0] + bkps[:-1], bkps):
-            seg = self.yk[s:e, 0]
-            mu = seg.mean()
-            if mu <= 0:
-                continue
-            a, b = _lagged((seg - mu) / np.sqrt(mu), np.ones(len(seg), bool), lags)
-            num, den = num + a, den + b
+        sums = [_lagged((seg - mu) / np.sqrt(mu), np.ones(len(seg), bool), lags) for seg, mu in self._segments(bkps)]
+        num, den = sum(a for a, _ in sums), sum(b for _, b in sums)
         return num / den if den > 0 else 0.0
 
     @staticmethod

@@ -23,6 +23,14 @@ FREQS: tuple[str, ...] = ("month", "quarter", "year")
 MIN_SIZE_BY_FREQ: dict[str, int] = {"month": 6, "quarter": 3, "year": 3}
 MONTHS_PER_PERIOD: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PENALTY_PRESETS: tuple[str, ...] = ("bic", "mbic")
+DEFAULT_MAX_REJECTED = 0.05  # a source with a larger share of rows rejected stops a run
+
+
+def check_share(value: float, name: str = "--max-rejected") -> float:
+    """A share in [0, 1], or a ParameterError naming the option."""
+    if not 0 <= value <= 1:
+        raise ParameterError(f"{name} must be a share between 0 and 1, not {value}")
+    return value
 P = TypeVar("P", bound="_Params")
 
 
@@ -171,9 +179,9 @@ class TrajectoryParams(_Params):
 _REPORT_OWN: dict[str, dict[str, Any]] = {
     "drift": {"data_dir": "data/synthetic", "table": "", "mapping": "", "unit_column": "", "context_dir": "context_log",
               "run_dir": "", "unit": "(pooled)", "start": "", "end": "", "as_of": "", "small_cell": 5,
-              "max_rejected": 0.05},
+              "max_rejected": DEFAULT_MAX_REJECTED},
     "trajectories": {"data_dir": "data/synthetic", "mapping": "", "linked_dir": "", "unit": "", "start": "", "end": "",
-                     "as_of": "", "small_cell": 5, "max_rejected": 0.05},
+                     "as_of": "", "small_cell": 5, "max_rejected": DEFAULT_MAX_REJECTED},
 }
 _REPORT_SHARED: dict[str, tuple[type[_Params], tuple[str, ...], dict[str, Any]]] = {
     "drift": (DriftParams, ("freq", "penalty", "min_size", "alpha", "n_boot", "seed"), {}),
@@ -221,8 +229,7 @@ def resolve_report_params(kind: str, given: dict[str, Any] | None = None) -> dic
     _check_dates(params)
     if params["small_cell"] < 1:
         raise ParameterError("small_cell must be at least 1")
-    if not 0 <= params["max_rejected"] <= 1:
-        raise ParameterError(f"max_rejected must be a share in [0, 1], not {params['max_rejected']}")
+    check_share(params["max_rejected"], "max_rejected")
     cls, names, _ = _REPORT_SHARED[kind]
     cls.from_dict({k: params[k] for k in names})  # validates the shared settings
     return params

@@ -93,8 +93,8 @@ class DriftView:
 
     def shifts_table(self) -> pl.DataFrame:
         rows = []
+        label = partial(period_label, freq=self.params.get("freq", "month"))
         for i, s in enumerate(self.shifts):
-            label = partial(period_label, freq=self.params.get("freq", "month"))
             rows.append({
                 "kind": s.kind, "first period": label(s.period),
                 "95% interval": f"{label(s.ci[0])} to {label(s.ci[1])}",
@@ -359,9 +359,10 @@ def quality_frames(doc: dict[str, Any], threshold: int) -> tuple[pl.DataFrame, p
             shares = [p["completeness"][c] for c in canonical if c in p["completeness"]]
             series.append({"source": name, "period": p["period"], "measure": "fields complete",
                            "value": sum(shares) / len(shares) if shares else None})
-            if p.get("unknown_share") is not None:
-                series.append({"source": name, "period": p["period"], "measure": "type not recorded",
-                                "value": p["unknown_share"]})
+            share = p.get("unknown_share")
+            unknown = None if share is None else round(share * p["rows"])
+            if unknown is not None and not is_small(unknown, threshold) and not is_small(p["rows"] - unknown, threshold):
+                series.append({"source": name, "period": p["period"], "measure": "type not recorded", "value": share})
     return (pl.DataFrame(scores, schema={"source": pl.String, "criterion": pl.String, "score": pl.Float64}),
             pl.DataFrame(series, schema={"source": pl.String, "period": pl.String, "measure": pl.String,
                                          "value": pl.Float64}))
