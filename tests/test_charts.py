@@ -79,3 +79,50 @@ def test_a_case_type_has_the_same_colour_in_every_chart() -> None:
     assert nt == colour(b, "not_trafficking") != SUPPRESSED_COLOUR
     r, g, b_ = (int(nt[i:i + 2], 16) for i in (1, 3, 5))
     assert max(r, g, b_) - min(r, g, b_) > 24  # a hue, not a grey that reads as suppression
+
+
+def _walk(spec: object, key: str) -> list:
+    """Every value under `key` anywhere in a spec (altair hoists data and params upwards)."""
+    if isinstance(spec, dict):
+        return ([spec[key]] if key in spec else []) + [x for v in spec.values() for x in _walk(v, key)]
+    if isinstance(spec, list):
+        return [x for v in spec for x in _walk(v, key)]
+    return []
+
+
+def _small_cell_series() -> pl.DataFrame:
+    import datetime as dt
+
+    rows = [{"unit": "U", "period": dt.date(2020, m, 1), "category": c, "count": n}
+            for m in range(1, 7) for c, n in (("forced_labour", 40), ("sexual_exploitation", 30), ("other", 3))]
+    return pl.DataFrame(rows)
+
+
+def test_mix_tooltips_give_counts_but_never_a_small_one() -> None:
+    """Hovering the mix gives each shown cell's count, and for the pooled small cells the
+    text "<5 each", never their count (3 here). Catches a tooltip built from the raw
+    counts, which would print the 3 the chart pools away."""
+    from tipdrift.charts import mix_chart
+
+    values = [v for vs in _walk(mix_chart(_small_cell_series(), "U").to_dict(), "values") for v in vs
+              if isinstance(v, dict) and "cases" in v]
+    small = [v for v in values if v["category"].startswith("suppressed")]
+    assert small and {v["cases"] for v in small} == {"<5 each"}
+    assert {v["cases"] for v in values if v["category"] == "forced_labour"} == {"40"}
+
+
+def test_linked_chart_brushes_volume_into_mix_and_the_legend_selects() -> None:
+    """The linked view: an interval selection on the volume chart's time axis sets the mix
+    chart's time domain, and the mix legend is bound to a case-type selection that sets
+    opacity. Catches two unlinked charts side by side and a legend that does nothing."""
+    from tipdrift.charts import linked_chart
+
+    spec = linked_chart(_small_cell_series(), "U").to_dict()
+    params = {p["name"]: p for ps in _walk(spec, "params") for p in ps}
+    assert params["time_range"]["select"] == {"type": "interval", "encodings": ["x"]}
+    vol_views, mix_views = set(params["time_range"]["views"]), set(params["case_type"]["views"])
+    assert vol_views and mix_views and not vol_views & mix_views  # brushed on one chart, picked on the other
+    assert params["case_type"]["bind"] == "legend" and params["case_type"]["select"]["fields"] == ["category"]
+    encodings = _walk(spec, "encoding")
+    assert any(e.get("x", {}).get("scale", {}).get("domain") == {"param": "time_range"} for e in encodings)
+    assert any(e.get("opacity", {}).get("condition", {}).get("param") == "case_type" for e in encodings)

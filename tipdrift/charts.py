@@ -8,6 +8,7 @@ Small counts are suppressed before charting (see tipdrift.privacy).
 """
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Any
 
@@ -85,10 +86,14 @@ def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD
     d = d.with_columns(pl.when(small).then(pl.lit(SUPPRESSED.format(t=threshold))).otherwise(pl.col("category")).alias("category"))
     d = d.group_by("period", "category").agg(pl.col("count").sum(), pl.col("total").first())
     order = {c: i for i, c in enumerate(CASE_TYPES)}
+    # the tooltip's count: the cell's own, or for the pooled small cells "<t each" (their sum
+    # would give a lone small cell away)
+    cases = (pl.when(pl.col("category") == SUPPRESSED.format(t=threshold)).then(pl.lit(f"<{threshold} each"))
+             .otherwise(pl.col("count").cast(pl.String)))
     return (d.filter(pl.col("total") > 0)
-            .with_columns((pl.col("count") / pl.col("total")).alias("share"),
+            .with_columns((pl.col("count") / pl.col("total")).alias("share"), cases.alias("cases"),
                           pl.col("category").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("order"))
-            .select("period", "category", "share", "order").sort("period", "order"))
+            .select("period", "category", "share", "cases", "order").sort("period", "order"))
 
 
 def category_scale(present: list[str], suppressed: str) -> tuple[list[str], list[str]]:
@@ -104,21 +109,27 @@ def category_scale(present: list[str], suppressed: str) -> tuple[list[str], list
 
 def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
               events: list[dict[str, Any]] | None = None, threshold: int = DEFAULT_THRESHOLD,
-              width: int = 720, height: int = 260) -> alt.LayerChart:
+              width: int = 720, height: int = 260, x_domain: alt.Parameter | None = None) -> alt.LayerChart:
     """Stacked case-type shares per period, shift dates as rules, their intervals as
-    bands (coloured by status), and context events as labelled ticks."""
+    bands (coloured by status), and context events as labelled ticks. Clicking a case
+    type in the legend highlights it (shift-click adds more); the wheel and a drag zoom
+    and pan along time, unless `x_domain` (a brush on another chart) sets the time range."""
     months = period_months(long)
     shares = _with_end(mix_shares(long, unit, threshold), months)
     present = shares.get_column("category").unique().to_list()
     suppressed = SUPPRESSED.format(t=threshold)
     domain, palette = category_scale(present, suppressed)
+    pick = alt.selection_point(fields=["category"], bind="legend", name="case_type")
+    x = alt.X("period:T", title=None) if x_domain is None else alt.X("period:T", title=None,
+                                                                     scale=alt.Scale(domain=x_domain))
     base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after").encode(
-        x=alt.X("period:T", title=None),
-        y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
-        color=alt.Color("category:N", title="case type", scale=alt.Scale(domain=domain, range=palette)),
-        order=alt.Order("order:Q"),
-        tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%")],
-    ).add_params(zoom_x())
+        x=x, y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
+        color=alt.Color("category:N", title="case type (click to select)", scale=alt.Scale(domain=domain, range=palette)),
+        order=alt.Order("order:Q"), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.2)),
+        tooltip=["period:T", "category:N", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("cases:N", title="cases")],
+    ).add_params(pick)
+    if x_domain is None:
+        base = base.add_params(zoom_x())
     layers: list[alt.Chart] = [base]
     mix = [s for s in (shifts or []) if s.unit == unit and s.kind == "mix"]
     if mix:
@@ -167,17 +178,20 @@ def _event_layers(events: list[dict[str, Any]], height: int) -> list[alt.Chart]:
 
 
 def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD, width: int = 720,
-                 shifts: list[Shift] | None = None) -> alt.Chart | alt.LayerChart:
-    """Cases per period; periods below the threshold are drawn as suppressed (no value);
-    volume shifts as rules at their date with their interval shaded."""
+                 shifts: list[Shift] | None = None, brush: alt.Parameter | None = None) -> alt.Chart | alt.LayerChart:
+    """Cases per period; periods below the threshold are drawn as suppressed (no value,
+    tooltip "<5"); volume shifts as rules at their date with their interval shaded. With
+    `brush`, dragging selects a time range (for `linked_chart`) instead of zooming."""
     months = period_months(long)
     d = (long.filter(pl.col("unit") == unit).group_by("period").agg(pl.col("count").sum().alias("cases")).sort("period")
          .with_columns(pl.when((pl.col("cases") > 0) & (pl.col("cases") < threshold)).then(None)
                        .otherwise(pl.col("cases")).alias("cases"),
                        pl.col("period").dt.offset_by(f"{months}mo").alias("end")))
+    d = d.with_columns(pl.col("cases").cast(pl.String).fill_null(f"<{threshold}").alias("shown"))
     bars = alt.Chart(alt.Data(values=_values(d))).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=alt.X("period:T", title=None), x2="end:T", y=alt.Y("cases:Q", title=f"cases (<{threshold} hidden)"),
-        y2=alt.datum(0), tooltip=["period:T", "cases:Q"]).add_params(zoom_x())
+        y2=alt.datum(0), tooltip=["period:T", alt.Tooltip("shown:N", title="cases")])
+    bars = bars.add_params(brush) if brush is not None else bars.add_params(zoom_x())
     vol = [s for s in (shifts or []) if s.unit == unit and s.kind == "volume"]
     if not vol:
         return bars.properties(width=width, height=120, title=f"Cases per period: {unit}")
@@ -189,6 +203,23 @@ def volume_chart(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHO
     rule = alt.Chart(alt.Data(values=_values(marks))).mark_rule(strokeWidth=2, color="#212529").encode(
         x="period:T", tooltip=["label:N"])
     return alt.layer(bars, band, rule).properties(width=width, height=120, title=f"Cases per period: {unit}")
+
+
+def linked_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
+                 events: list[dict[str, Any]] | None = None, threshold: int = DEFAULT_THRESHOLD,
+                 width: int = 720, marks: tuple[list[dt.date], str] | None = None) -> alt.VConcatChart:
+    """Volume above mix, linked: dragging across the volume chart selects a time range and
+    the mix chart below shows that range (double-click clears it). `marks`: extra dates
+    drawn as dashed rules on the mix, with their tooltip text (the shift explorer's
+    proposals at another setting)."""
+    brush = alt.selection_interval(encodings=["x"], name="time_range")
+    vol = volume_chart(long, unit, threshold, width, shifts, brush=brush)
+    mix = mix_chart(long, unit, shifts, events, threshold, width, x_domain=brush)
+    if marks and marks[0]:
+        d = [{"period": p.isoformat(), "label": marks[1]} for p in marks[0]]
+        mix = alt.layer(mix, alt.Chart(alt.Data(values=d)).mark_rule(strokeDash=[6, 3], strokeWidth=2, color="#212529")
+                        .encode(x="period:T", tooltip=["period:T", "label:N"]))
+    return alt.vconcat(vol.properties(title=f"Cases per period: {unit} (drag to select a time range)"), mix)
 
 
 def completeness_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
@@ -249,11 +280,13 @@ def quality_over_time(series: pl.DataFrame, width: int = 720) -> alt.Chart:
         title="Completeness over time")
 
 
-def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720) -> alt.Chart:
-    """Share of each arrest cohort reaching each stage within the horizon (group "all"),
-    with 95% intervals; cohorts below the threshold are left out, provisional ones marked."""
+def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, width: int = 720,
+                 stage: str = "arrest") -> alt.Chart:
+    """Share of each arrest (or prosecution) cohort reaching each stage within the horizon
+    (group "all"), with 95% intervals; cohorts below the threshold are left out,
+    provisional ones marked."""
     rows = []
-    for r in cohorts.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") == "all")).iter_rows(named=True):
+    for r in cohorts.filter((pl.col("entry_stage") == stage) & (pl.col("group") == "all")).iter_rows(named=True):
         if r["entries"] < threshold:
             continue
         for stage in ("prosecuted", "convicted", "dismissed", "acquitted"):
@@ -269,25 +302,27 @@ def funnel_chart(cohorts: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD, widt
         color=alt.Color("stage:N", sort=order, legend=None), tooltip=["cohort:N", "stage:N", alt.Tooltip("estimate:Q", format=".1%")])
     err = base.mark_errorbar().encode(x=alt.X("stage:N", sort=order), y="lo:Q", y2="hi:Q")
     return alt.layer(bars, err).properties(width=70, height=160).facet(
-        facet=alt.Facet("cohort:N", title="arrest cohort"), columns=8).properties(title="Attrition by arrest cohort")
+        facet=alt.Facet("cohort:N", title=f"{stage} cohort"), columns=8).properties(title=f"Attrition by {stage} cohort")
 
 
-def cif_chart(curves: pl.DataFrame, cohort: int, width: int = 520) -> alt.Chart:
-    """Cumulative incidence of conviction, dismissal and acquittal after arrest (one cohort)."""
+def cif_chart(curves: pl.DataFrame, cohort: int, width: int = 520, stage: str = "arrest") -> alt.Chart:
+    """Cumulative incidence of conviction, dismissal and acquittal after arrest (or filing; one cohort)."""
     d = curves.filter(pl.col("cohort") == cohort)
+    since = "arrest" if stage == "arrest" else "filing"
     return alt.Chart(alt.Data(values=_values(d))).mark_line(interpolate="step-after").encode(
-        x=alt.X("months:Q", title="months since arrest"),
+        x=alt.X("months:Q", title=f"months since {since}"),
         y=alt.Y("estimate:Q", axis=alt.Axis(format="%"), title="cumulative incidence"),
         color=alt.Color("outcome:N", title="outcome"), tooltip=["outcome:N", "months:Q", alt.Tooltip("estimate:Q", format=".1%")],
-    ).properties(width=width, height=240, title=f"Court outcomes after arrest, cohort {cohort} (competing risks)")
+    ).properties(width=width, height=240, title=f"Court outcomes after {since}, cohort {cohort} (competing risks)")
 
 
-def duration_chart(durations: pl.DataFrame, width: int = 520, threshold: int = DEFAULT_THRESHOLD) -> alt.Chart:
+def duration_chart(durations: pl.DataFrame, width: int = 520, threshold: int = DEFAULT_THRESHOLD,
+                   stage: str = "arrest") -> alt.Chart:
     """Median months per cohort, with 95% intervals: arrest to filing (arrest first),
     filing before arrest (an indictment first: months it came before), filing to
     disposition; none from fewer than `threshold` people or events."""
     rows = []
-    for r in durations.filter(pl.col("entry_stage") == "arrest").iter_rows(named=True):
+    for r in durations.filter(pl.col("entry_stage") == stage).iter_rows(named=True):
         for step in ("arrest_to_filing", "filing_before_arrest", "filing_to_disposition"):
             m = r.get(step)
             if m is None:
@@ -302,6 +337,20 @@ def duration_chart(durations: pl.DataFrame, width: int = 520, threshold: int = D
                                             color="step:N", tooltip=["cohort:O", "step:N", "median:Q"]),
         base.mark_errorbar().encode(x="cohort:O", y="lo:Q", y2="hi:Q", color="step:N"),
     ).properties(width=width, height=200, title="Time to each step (Kaplan-Meier medians)")
+
+
+def flow_chart(flow: pl.DataFrame, title: str, width: int = 520) -> alt.Chart:
+    """People at each step (`explore.flow_table`): bars only for counts shown as numbers
+    (suppressed steps keep their label with the text "<5" or "s" and no bar)."""
+    d = flow.with_columns(pl.col("people").cast(pl.Int64, strict=False).alias("n"))
+    order = flow.get_column("step").to_list()
+    base = alt.Chart(alt.Data(values=_values(d))).encode(y=alt.Y("step:N", sort=order, title=None))
+    bars = base.mark_bar(color="#1971c2").encode(
+        x=alt.X("n:Q", title="people (by the extract date)"),
+        tooltip=["step:N", alt.Tooltip("people:N", title="people"), "share of entries:N"])
+    text = base.mark_text(align="left", dx=3).encode(x=alt.X("n:Q"), text="people:N")
+    text_small = base.transform_filter("datum.n == null").mark_text(align="left", x=3).encode(text="people:N")
+    return alt.layer(bars, text, text_small).properties(width=width, height=22 * len(order), title=f"Flow: {title}")
 
 
 def decomposition_chart(decomposition: Decomposition, width: int = 360) -> alt.Chart:
@@ -364,18 +413,22 @@ def vega_spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
     return {**spec, "$schema": "https://vega.github.io/schema/vega/v5.json"}
 
 
-def show(chart: alt.TopLevelMixin, report: bool = False) -> None:
+def show(chart: alt.TopLevelMixin, report: bool = False, static: bool = True) -> None:
     """Display a chart in a notebook (works in loops too). In JupyterLab it is drawn live by
     the lab's own bundled Vega renderer (tooltips, zoom along time; nothing fetched), with
     a static SVG for other front ends. `report=True` (the report notebooks) outputs the
     static SVG with its spec as HTML (`chart_html`), which the report page brings to life
     with its folder's Vega bundle: JupyterLab prefers HTML over Vega, and nbconvert knows
-    only HTML and SVG, so the two uses need the two bundles."""
+    only HTML and SVG, so the two uses need the two bundles. `static=False` leaves the SVG
+    out (the explorers, which redraw on every widget change, draw in JupyterLab only)."""
     from IPython.display import display
 
     if report:
         display({"text/html": chart_html(chart)}, raw=True)
     else:
-        spec = chart.to_dict()
-        display({"application/vnd.vega.v5+json": vega_spec(spec), "image/svg+xml": to_svg(spec)}, raw=True)
+        spec = chart.to_dict(validate=static)  # the explorers' charts are the validated ones of reports
+        bundle = {"application/vnd.vega.v5+json": vega_spec(spec)}
+        if static:
+            bundle["image/svg+xml"] = to_svg(spec)
+        display(bundle, raw=True)
 

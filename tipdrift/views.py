@@ -169,12 +169,14 @@ def _data_rows(run: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def _small_moved(long: pl.DataFrame, s: Shift, threshold: int) -> set[str]:
-    """Categories among a shift's moved ones with 1 to threshold - 1 cases before or after it."""
+def small_moved(long: pl.DataFrame, s: Shift, threshold: int, categories: list[str] | None = None) -> set[str]:
+    """Categories among a shift's moved ones (or `categories`) with 1 to threshold - 1
+    cases before or after it."""
     if s.kind != "mix":
         return set()
     t1, t2 = s.transition or (s.period, s.period)
-    unit = long.filter(pl.col("unit") == s.unit, pl.col("category").is_in([m.category for m in s.effect.moved]))
+    names = [m.category for m in s.effect.moved] if categories is None else categories
+    unit = long.filter(pl.col("unit") == s.unit, pl.col("category").is_in(names))
     before = unit.filter((pl.col("period") >= s.segment[0]) & (pl.col("period") < t1))
     after = unit.filter((pl.col("period") > t2 if s.shape == "gradual" else pl.col("period") >= t2)
                         & (pl.col("period") <= s.segment[1]))
@@ -205,7 +207,7 @@ def drift_view(run: Any, params: dict[str, Any]) -> DriftView:
         data.append(("start / end", f"{params['start'] or 'first period'} to {params['end'] or 'last period'}: the charts, "
                      "tables and shifts shown are cropped to it; detection used the whole history, so a shift's "
                      "p-value and interval are those of the full series"))
-    small = [_small_moved(run.series.long, s, params["small_cell"]) for s in shifts]
+    small = [small_moved(run.series.long, s, params["small_cell"]) for s in shifts]
     return DriftView(unit=params["unit"], params=params, long=long, categories=run.series.categories, shifts=shifts,
                      small_moved=small,
                      events=_unit_events(run, params["unit"], shifts, params["start"], params["end"]),
@@ -253,16 +255,16 @@ class TrajectoryView:
         return c.with_columns(pl.when(pl.col("events").struct.field(k).is_between(1, t - 1)).then(pl.lit(null))
                               .otherwise(pl.col(k)).alias(k) for k in ("prosecuted", "convicted", "dismissed", "acquitted"))
 
-    def chart_curves(self, cohort: int) -> pl.DataFrame:
-        """Cumulative-incidence curves of one arrest cohort, without the outcomes (or the
-        whole cohort) below the threshold."""
+    def chart_curves(self, cohort: int, stage: str = "arrest") -> pl.DataFrame:
+        """Cumulative-incidence curves of one arrest (or prosecution) cohort, without the
+        outcomes (or the whole cohort) below the threshold."""
         t = self.params["small_cell"]
-        row = self.attrition.cohorts_.filter((pl.col("entry_stage") == "arrest") & (pl.col("group") == "all")
+        row = self.attrition.cohorts_.filter((pl.col("entry_stage") == stage) & (pl.col("group") == "all")
                                              & (pl.col("cohort") == cohort)).to_dicts()
         if not row or row[0]["entries"] < t:
             return self.attrition.curves_.head(0)
         keep = [o for o in ("convicted", "dismissed", "acquitted") if not is_small(row[0]["events"][o], t)]
-        return self.attrition.curves_.filter((pl.col("entry_stage") == "arrest") & (pl.col("cohort") == cohort)
+        return self.attrition.curves_.filter((pl.col("entry_stage") == stage) & (pl.col("cohort") == cohort)
                                              & pl.col("outcome").is_in(keep))
 
     def attrition_table(self, group: str = "all") -> pl.DataFrame:

@@ -1,0 +1,218 @@
+"""The notebook explorers: the figures they show for a choice of filters or settings, their
+suppression, their export, and the widgets driving them (headless: no browser needed)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import write_csv
+
+from tipdrift.explore import ShiftExplorer, TrajectoryExplorer, TrajectoryFilter, flow_table
+
+
+def _counts(**kw: int) -> dict[str, int]:
+    base = {"entries": 100, "prosecuted": 60, "not prosecuted (yet)": 40, "convicted": 40, "dismissed": 12,
+            "acquitted": 3, "awaiting outcome": 5}
+    return {**base, **kw}
+
+
+def test_flow_withholds_the_sibling_of_a_lone_small_cell() -> None:
+    """3 acquittals show as "<5" and the smallest other outcome (awaiting, 5) as "s":
+    otherwise 60 - 40 - 12 - 5 gives the 3 back. No share from either. Catches a flow table
+    with primary suppression only, or shares computed from suppressed cells."""
+    f = {r["step"]: r for r in flow_table(_counts()).iter_rows(named=True)}
+    assert f["acquitted"]["people"] == "<5" and f["awaiting outcome"]["people"] == "s"
+    assert f["acquitted"]["share of entries"] == "" and f["awaiting outcome"]["share of entries"] == ""
+    assert f["convicted"]["people"] == "40" and f["convicted"]["share of entries"] == "40.0%"
+
+
+def test_flow_withholds_the_outcomes_when_the_prosecuted_count_is_withheld() -> None:
+    """2 of 100 not prosecuted: "<5", so the prosecuted count (98) is withheld as "s"; the
+    outcomes then must not all show, or their sum gives 98 back. Catches suppression
+    applied level by level without carrying the withheld total down."""
+    c = _counts(prosecuted=98, **{"not prosecuted (yet)": 2, "convicted": 70, "dismissed": 20, "acquitted": 0,
+                                 "awaiting outcome": 8})
+    f = {r["step"]: r["people"] for r in flow_table(c).iter_rows(named=True)}
+    assert f["not prosecuted (yet)"] == "<5" and f["prosecuted"] == "s"
+    assert {f["convicted"], f["dismissed"], f["awaiting outcome"]} == {"s"} and f["acquitted"] == "0"
+
+
+def test_flow_of_a_group_below_the_threshold_shows_nothing_but_that() -> None:
+    """A group of 3 entries: one row "<5", no step below it. Catches steps shown for a tiny group."""
+    t = flow_table(_counts(entries=3, prosecuted=2, **{"not prosecuted (yet)": 1}))
+    assert t.rows() == [("entries", "<5", "")]
+
+
+@pytest.fixture(scope="module")
+def trajectories(synth_dir: Path) -> pl.DataFrame:
+    from tipdrift.link import link_files
+
+    return link_files(synth_dir / "arrests.parquet", synth_dir / "prosecutions.parquet",
+                      synth_dir / "dispositions.parquet").trajectories
+
+
+def test_trajectory_filters_select_the_matching_trajectories(trajectories: pl.DataFrame) -> None:
+    """The flow's entries equal the arrests of that year, jurisdiction and case type counted
+    directly, and prosecuted ones those with a filing. Catches a filter that is ignored or
+    applied to the wrong date (filing year instead of arrest year)."""
+    ex = TrajectoryExplorer(trajectories)
+    j = ex.options()["jurisdiction"][0]
+    f = TrajectoryFilter(cohort=2015, jurisdiction=j, case_type="sexual_exploitation")
+    flow = dict(ex.figures(f).flow.select("step", "people").rows())
+    truth = trajectories.filter(pl.col("entry_stage") == "arrest", pl.col("arrest_date").dt.year() == 2015,
+                                pl.col("jurisdiction") == j, pl.col("case_type") == "sexual_exploitation")
+    assert flow["entries"] == str(truth.height) and truth.height >= 5
+    assert flow["prosecuted"] in (str(truth.get_column("filing_date").is_not_null().sum()), "<5", "s")
+    everything = dict(ex.figures(TrajectoryFilter()).flow.select("step", "people").rows())
+    assert int(everything["entries"]) > truth.height
+
+
+def test_prosecution_entries_count_filings(trajectories: pl.DataFrame) -> None:
+    """Entry stage "prosecution": entries are the trajectories that start at a filing in that
+    year, all of them prosecuted, and the curves are drawn against months since filing.
+    Catches the arrest stage's rows or labels reused for prosecution entries."""
+    ex = TrajectoryExplorer(trajectories)
+    year = 2016
+    fig = ex.figures(TrajectoryFilter(cohort=year, entry_stage="prosecution"))
+    flow = dict(fig.flow.select("step", "people").rows())
+    truth = trajectories.filter(pl.col("entry_stage") == "prosecution", pl.col("filing_date").dt.year() == year).height
+    assert flow["entries"] == str(truth) == flow["prosecuted"] and "not prosecuted (yet)" not in flow
+    assert "months since filing" in json.dumps([c.to_dict() for c in fig.charts()])
+
+
+def test_export_holds_the_group_figures_and_no_person(trajectories: pl.DataFrame, tmp_path: Path) -> None:
+    """The exported CSV names its filter on every row, carries the flow and the estimates,
+    and no person, arrest or case identifier. Catches exporting the filtered trajectories
+    themselves (person-level rows) instead of their figures."""
+    ex = TrajectoryExplorer(trajectories)
+    path = ex.export(tmp_path / "out" / "group.csv", TrajectoryFilter(cohort=2014))
+    table = pl.read_csv(path, infer_schema=False)
+    assert set(table.get_column("cohort").to_list()) == {"2014"}
+    assert "people: entries" in table.get_column("figure").to_list()
+    assert any(f.startswith("convicted within 24 months") for f in table.get_column("figure").to_list())
+    text = path.read_text()
+    ids = trajectories.select("person_id", "arrest_id").head(500).to_series().to_list()
+    assert not any(i in text for i in ids)
+
+
+def test_an_estimate_is_withheld_when_the_flow_withholds_its_count(trajectories: pl.DataFrame) -> None:
+    """Where the flow shows an outcome as "s", its cumulative-incidence estimate for that
+    cohort says "withheld" too (estimate times entries would give the count back).
+    Catches the attrition table undoing the flow's secondary suppression."""
+    ex = TrajectoryExplorer(trajectories)
+    o = ex.options()
+    for j in o["jurisdiction"]:
+        for ct in o["case_type"]:
+            fig = ex.figures(TrajectoryFilter(cohort=2014, jurisdiction=j, case_type=ct))
+            withheld = [r["step"] for r in fig.flow.iter_rows(named=True) if r["people"] == "s"]
+            cols = [w for w in withheld if w in ("convicted", "dismissed", "acquitted")]
+            if cols:
+                row = fig.attrition().row(0, named=True)
+                assert all(row[c] == "withheld (s)" for c in cols), row
+                return
+    pytest.skip("no group with a withheld outcome in this world")
+
+
+def _shift_world(path: Path) -> Path:
+    """One organisation, 60 months of 20 cases: forced labour 14 -> 4 a month at month 30."""
+    rows, n = [], 0
+    for m in range(60):
+        d = dt.date(2015 + m // 12, m % 12 + 1, 10).isoformat()
+        fl = 14 if m < 30 else 4
+        for t in ["forced_labour"] * fl + ["sexual_exploitation"] * (20 - fl):
+            rows.append([f"C{n}", "ORG", d, t])
+            n += 1
+    return write_csv(path, ["case_id", "org_id", "opened_date", "case_type"], rows)
+
+
+@pytest.fixture(scope="module")
+def shift_explorer(tmp_path_factory: pytest.TempPathFactory) -> ShiftExplorer:
+    from tipdrift.jobs import drift_run_for
+    from tipdrift.params import resolve_report_params
+
+    folder = tmp_path_factory.mktemp("shift")
+    _shift_world(folder / "cases.csv")
+    params = resolve_report_params("drift", {"data_dir": str(folder), "context_dir": "", "as_of": "2019-12-31"})
+    return ShiftExplorer(drift_run_for(params), params)
+
+
+def test_settings_find_the_reported_shift_where_it_is(shift_explorer: ShiftExplorer) -> None:
+    """The run's shift at 2017-07 is proposed again at the run's own setting and dated
+    there. Catches proposals mapped to the wrong periods (index vs date) or taken from
+    another unit's series."""
+    ex = shift_explorer
+    v = ex.view("ORG")
+    assert [s.period for s in v.shifts if s.kind == "mix"] == [dt.date(2017, 7, 1)]
+    st = ex.settings("ORG", 1.0)
+    assert st.persists.get_column("persists").to_list() == [True]
+    assert st.proposed == [dt.date(2017, 7, 1)]
+
+
+def test_fewer_proposals_at_higher_penalties(synth_dir: Path) -> None:
+    """On the generated world's busiest organisation, proposals never grow as the penalty
+    factor rises, and a quarter of the penalty proposes more than four times it. Catches a
+    factor applied the wrong way round or not at all."""
+    from tipdrift.jobs import drift_run_for
+    from tipdrift.params import resolve_report_params
+
+    params = resolve_report_params("drift", {"data_dir": str(synth_dir), "context_dir": "", "as_of": "2024-12-31"})
+    ex = ShiftExplorer(drift_run_for(params), params)
+    st = ex.settings(ex.units()[0], 1.0)
+    g = st.grid.filter(pl.col("minimum segment") == ex.run.params.segment).sort("penalty x")
+    counts = g.get_column("proposals").to_list()
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1], counts
+
+
+def test_shift_detail_gives_shares_and_withholds_small_categories(tmp_path: Path) -> None:
+    """Before/after shares of a shift: the big categories with their change; a category
+    with 1-4 cases on one side has no share, only "fewer than 5 cases". Catches a detail
+    table that shows shares of small cells the report hides."""
+    from tipdrift.jobs import drift_run_for
+    from tipdrift.params import resolve_report_params
+
+    path = _shift_world(tmp_path / "cases.csv")
+    lines = path.read_text().splitlines()
+    lines += [f"X{i},ORG,2018-0{i + 1}-10,forced_marriage" for i in range(3)]
+    path.write_text("\n".join(lines) + "\n")
+    params = resolve_report_params("drift", {"data_dir": str(tmp_path), "context_dir": "", "as_of": "2019-12-31"})
+    ex = ShiftExplorer(drift_run_for(params), params)
+    i = next(k for k, s in enumerate(ex.view("ORG").shifts) if s.kind == "mix")
+    d = {r["category"]: r for r in ex.detail("ORG", i).shares.iter_rows(named=True)}
+    assert d["forced_labour"]["before"] == "70.0%" and d["forced_labour"]["change"].startswith("-")
+    assert d["forced_marriage"] == {"category": "forced_marriage", "before": "", "after": "",
+                                    "change": "fewer than 5 cases"}
+
+
+def test_widgets_update_their_figures_when_a_control_changes(trajectories: pl.DataFrame,
+                                                               shift_explorer: ShiftExplorer) -> None:
+    """Setting the cohort dropdown redraws the tables with that cohort and the charts with
+    its figures (the status line reports the update time); moving the penalty slider
+    changes the settings shown. Catches controls whose observers are not wired (the
+    figures stay at their first state)."""
+    from tipdrift.explore import _ShiftWidget, _TrajectoryWidget
+
+    tw = _TrajectoryWidget(TrajectoryExplorer(trajectories))
+    before = json.dumps(tw.slots.bundles)
+    tw.controls["cohort"].value = 2016
+    assert tw.filter() == TrajectoryFilter(cohort=2016) and "updated in" in tw.status.value
+    assert "arrest cohort 2016" in tw.slots.bundles[0]["text/html"] and json.dumps(tw.slots.bundles) != before
+    assert "application/vnd.vega.v5+json" in tw.slots.bundles[1]
+    first = tw.ex.last_update_ms
+    tw.controls["jurisdiction"].value = tw.ex.options()["jurisdiction"][1]
+    assert tw.ex.last_update_ms is not None and tw.ex.last_update_ms != first
+    sw = _ShiftWidget(shift_explorer, "ORG")
+    assert sw.shift.options and sw.shift.value == 0
+    seen: list[tuple[float, int]] = []
+    original = shift_explorer.settings
+    shift_explorer.settings = lambda u, f, m: seen.append((f, m)) or original(u, f, m)  # type: ignore[method-assign]
+    try:
+        sw.factor.value = 4.0
+    finally:
+        del shift_explorer.settings
+    assert seen == [(4.0, shift_explorer.run.params.segment)]
+    assert "At penalty x4 and minimum segment" in sw.slots.bundles[2]["text/html"]
+    assert "Shares before and after" in sw.slots.bundles[3]["text/html"]
