@@ -130,6 +130,65 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+PIXELS = """(e, part) => {  // a digest of the chart's canvas, whole or its lower half (the mix)
+    const c = e.querySelector('canvas'); if (!c) return '';
+    const y = part === 'lower' ? Math.floor(c.height / 2) : 0;
+    const d = c.getContext('2d').getImageData(0, y, c.width, c.height - y).data;
+    let h = 0; for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
+    return c.width + 'x' + c.height + ':' + h; }"""
+
+
+def explorer_checks(page, vega: str) -> dict:  # noqa: ANN001 (a playwright page)
+    """Drive both explorers as a user would: pick a cohort in the trajectory explorer (its
+    heading and flow chart must redraw), another unit in the shift explorer (its settings
+    line and linked chart must redraw), then drag across the linked volume chart (the mix
+    below must redraw for the brushed range). Returns what was seen, with the update
+    times the explorers print. JupyterLab draws Vega on a canvas, so charts are compared
+    by their pixels."""
+    seen: dict = {"update_ms": []}
+
+    def last_ms(box: str) -> int:
+        text = page.locator(f"{box} .tipdrift-status").first.inner_text()
+        return int(text.split("updated in ")[1].split(" ms")[0]) if "updated in" in text else -1
+
+    def cell(box: str):  # noqa: ANN202: the notebook cell holding an explorer
+        return page.locator(".jp-Cell", has=page.locator(box)).first
+
+    traj = ".tipdrift-trajectory-explorer"
+    flow = cell(traj).locator(f"{vega} .vega-embed").first
+    flow.scroll_into_view_if_needed()
+    before = flow.evaluate(PIXELS, "all")
+    page.locator(f"{traj} select").first.select_option(label="2016")
+    page.wait_for_function("() => [...document.querySelectorAll('.tipdrift-selection')]"
+                           ".some(e => e.textContent.includes('arrest cohort 2016'))", timeout=30_000)
+    page.wait_for_timeout(500)
+    seen["cohort_redrawn"] = flow.evaluate(PIXELS, "all") != before
+    seen["update_ms"].append(last_ms(traj))
+    shifts = ".tipdrift-shift-explorer"
+    linked = cell(shifts).locator(f"{vega} .vega-embed").first
+    linked.scroll_into_view_if_needed()
+    before = linked.evaluate(PIXELS, "all")
+    select = page.locator(f"{shifts} select").first
+    units = select.locator("option").all_inner_texts()
+    select.select_option(label=units[1])
+    page.wait_for_function(f"() => [...document.querySelectorAll('.tipdrift-settings')]"
+                           f".some(e => e.textContent.startsWith('{units[1]}:'))", timeout=30_000)
+    page.wait_for_timeout(500)
+    seen["unit_redrawn"] = linked.evaluate(PIXELS, "all") != before
+    seen["update_ms"].append(last_ms(shifts))
+    linked.scroll_into_view_if_needed()
+    mix_before = linked.evaluate(PIXELS, "lower")
+    box = linked.bounding_box()
+    y = box["y"] + 70  # inside the volume chart, the upper one of the pair
+    page.mouse.move(box["x"] + box["width"] * 0.35, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    seen["brushed"] = linked.evaluate(PIXELS, "lower") != mix_before
+    return seen
+
+
 def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -189,13 +248,15 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                                    timeout=180_000)
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
             charts = page.locator(f"{vega} .vega-embed .marks").count()
+            widgets = explorer_checks(page, vega)
             # hover the mix chart: JupyterLab's own Vega renderer shows the tooltip (period, case type, share)
-            mix = page.locator(f"{vega} .vega-embed").nth(3)
+            mix = page.locator(".jp-Cell", has=page.locator(".tipdrift-shift-explorer")).first.locator(
+                f"{vega} .vega-embed").first  # the linked chart: volume above, mix below
             mix.scroll_into_view_if_needed()
             box = mix.bounding_box()
             tip = ""
             for fx in (0.3, 0.45, 0.6):
-                page.mouse.move(box["x"] + box["width"] * fx * 0.8, box["y"] + box["height"] * 0.5)
+                page.mouse.move(box["x"] + box["width"] * fx * 0.8, box["y"] + box["height"] * 0.7)
                 page.wait_for_timeout(400)
                 if page.locator("#vg-tooltip-element.visible").count():
                     tip = page.locator("#vg-tooltip-element").inner_text()
@@ -204,7 +265,11 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
             page.screenshot(path=str(tmp_path / "lab.png"))
             browser.close()
         assert charts >= 6
-        assert errors == 0
+        assert errors == 0, (tmp_path / "lab.png")
+        print("explorer updates (ms, from the status line):", widgets["update_ms"])
+        assert widgets["cohort_redrawn"], "the trajectory explorer's flow chart did not redraw for the chosen cohort"
+        assert widgets["unit_redrawn"], "the shift explorer's chart did not redraw for the chosen unit"
+        assert widgets["brushed"], "brushing the volume did not redraw the mix for the selected range"
         assert "share" in tip or "cases" in tip, tip
         assert outside == [], outside
         assert not news, "JupyterLab asked about news"

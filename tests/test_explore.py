@@ -214,5 +214,5 @@ def test_widgets_update_their_figures_when_a_control_changes(trajectories: pl.Da
     finally:
         del shift_explorer.settings
     assert seen == [(4.0, shift_explorer.run.params.segment)]
-    assert "At penalty x4 and minimum segment" in sw.slots.bundles[2]["text/html"]
+    assert "ORG: at penalty x4 and minimum segment" in sw.slots.bundles[2]["text/html"]
     assert "Shares before and after" in sw.slots.bundles[3]["text/html"]

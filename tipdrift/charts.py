@@ -122,7 +122,7 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
     pick = alt.selection_point(fields=["category"], bind="legend", name="case_type")
     x = alt.X("period:T", title=None) if x_domain is None else alt.X("period:T", title=None,
                                                                      scale=alt.Scale(domain=x_domain))
-    base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after").encode(
+    base = alt.Chart(alt.Data(values=_values(shares))).mark_area(interpolate="step-after", clip=True).encode(
         x=x, y=alt.Y("share:Q", stack="normalize", title="share of cases", axis=alt.Axis(format="%")),
         color=alt.Color("category:N", title="case type (click to select)", scale=alt.Scale(domain=domain, range=palette)),
         order=alt.Order("order:Q"), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.2)),
@@ -136,7 +136,16 @@ def mix_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = None,
         layers += _shift_layers(mix, months)
     if events:
         layers += _event_layers(events, height)
+    if x_domain is not None:  # every layer: Vega-Lite drops a selection domain it would have to union
+        layers = [_with_x_domain(layer, x_domain) for layer in layers]
     return alt.layer(*layers).properties(width=width, height=height, title=f"Case-type mix: {unit}").resolve_scale(color="independent")
+
+
+def _with_x_domain(layer: alt.Chart, domain: alt.Parameter) -> alt.Chart:
+    """The layer (just built here) with its time scale's domain set by a selection, in
+    place: `encode` would copy the layer with all its data."""
+    layer.encoding.x.scale = alt.Scale(domain=domain)
+    return layer
 
 
 def _shift_layers(mix: list[Shift], months: int) -> list[alt.Chart]:
@@ -150,17 +159,17 @@ def _shift_layers(mix: list[Shift], months: int) -> list[alt.Chart]:
     bands = pl.DataFrame([{"start": s.ci[0].isoformat(), "end": add_months(s.ci[1], months).isoformat(),
                            "period": s.period.isoformat(), "status": s.status, "label": label(s)} for s in mix])
     status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
-    out = [alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25).encode(
+    out = [alt.Chart(alt.Data(values=_values(bands))).mark_rect(opacity=0.25, clip=True).encode(
                x="start:T", x2="end:T", color=alt.Color("status:N", scale=status_scale, title="shift status"),
                tooltip=["label:N"]),
-           alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2).encode(
+           alt.Chart(alt.Data(values=_values(bands))).mark_rule(strokeWidth=2, clip=True).encode(
                x="period:T", color=alt.Color("status:N", scale=status_scale, legend=None), tooltip=["label:N"])]
     gradual = [{"start": s.transition[0].isoformat(), "end": add_months(s.transition[1], months).isoformat(),
                 "label": f"gradual change {s.transition[0].isoformat()[:7]} to {s.transition[1].isoformat()[:7]}"}
                for s in mix if s.shape == "gradual" and s.transition]
     if gradual:
         out.append(alt.Chart(alt.Data(values=gradual)).mark_rect(
-            fill="none", stroke="#212529", strokeDash=[3, 2], strokeWidth=1.5).encode(
+            clip=True, fill="none", stroke="#212529", strokeDash=[3, 2], strokeWidth=1.5).encode(
             x="start:T", x2="end:T", tooltip=["label:N"]))
     return out
 
@@ -171,9 +180,9 @@ def _event_layers(events: list[dict[str, Any]], height: int) -> list[alt.Chart]:
     ev = pl.DataFrame([{"date": e["date"], "label": f"{e['event_id']} {e['kind']}", "row": i % 3}
                        for i, e in enumerate(sorted(events, key=lambda e: e["date"]))])
     ev = ev.with_columns((height - 16 - 22 * pl.col("row")).alias("y"))
-    return [alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14).encode(
+    return [alt.Chart(alt.Data(values=_values(ev))).mark_tick(color="black", thickness=2, size=14, clip=True).encode(
                 x="date:T", y=alt.value(height - 6), tooltip=["label:N", "date:T"]),
-            alt.Chart(alt.Data(values=_values(ev))).mark_text(align="left", dx=3, fontSize=9).encode(
+            alt.Chart(alt.Data(values=_values(ev))).mark_text(align="left", dx=3, fontSize=9, clip=True).encode(
                 x="date:T", y=alt.Y("y:Q", scale=None), text="label:N")]
 
 
@@ -217,8 +226,9 @@ def linked_chart(long: pl.DataFrame, unit: str, shifts: list[Shift] | None = Non
     mix = mix_chart(long, unit, shifts, events, threshold, width, x_domain=brush)
     if marks and marks[0]:
         d = [{"period": p.isoformat(), "label": marks[1]} for p in marks[0]]
-        mix = alt.layer(mix, alt.Chart(alt.Data(values=d)).mark_rule(strokeDash=[6, 3], strokeWidth=2, color="#212529")
-                        .encode(x="period:T", tooltip=["period:T", "label:N"]))
+        mix = alt.layer(mix, alt.Chart(alt.Data(values=d)).mark_rule(
+            strokeDash=[6, 3], strokeWidth=2, color="#212529", clip=True).encode(
+            x=alt.X("period:T", scale=alt.Scale(domain=brush)), tooltip=["period:T", "label:N"]))
     return alt.vconcat(vol.properties(title=f"Cases per period: {unit} (drag to select a time range)"), mix)
 
 

@@ -492,7 +492,7 @@ class _ShiftWidget:
             self.slots.chart(1, charts[1])
         else:
             self.slots.html(1, "")
-        note = (f"At penalty x{st.factor:g} and minimum segment {st.min_size} the search proposes "
+        note = (f"{u}: at penalty x{st.factor:g} and minimum segment {st.min_size} the search proposes "
                 f"{len(st.proposed)} change(s) (dashed; proposals only, not tested). Reported shifts:")
         self.slots.html(2, f"<p class='tipdrift-settings'>{note}</p>" + table_html(st.persists) + table_html(st.grid)
                         if st.grid.height else f"<p>not tested: {v.series_status} ({v.series_reason})</p>")
