@@ -11,3 +11,8 @@ c.LabApp.check_for_updates_class = "jupyterlab.handlers.announcements.NeverCheck
 c.LabApp.extension_manager = "readonly"
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.open_browser = False
+# The tracked notebooks are saved without outputs (tipdrift.labhooks): what a session
+# shows stays out of git; "Save Notebook As" another name keeps the outputs.
+from tipdrift.labhooks import strip_tracked_outputs  # noqa: E402
+
+c.FileContentsManager.pre_save_hook = strip_tracked_outputs

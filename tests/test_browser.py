@@ -262,6 +262,12 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                     tip = page.locator("#vg-tooltip-element").inner_text()
                     break
             news = page.locator("text=Would you like to get notified").count()
+            page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+            page.keyboard.press("Control+s")  # the tracked notebook is saved without outputs
+            saved = root / "notebooks" / "explore.ipynb"
+            deadline = time.time() + 20
+            while time.time() < deadline and '"execution_count": null' not in saved.read_text():
+                time.sleep(0.5)
             page.screenshot(path=str(tmp_path / "lab.png"))
             browser.close()
         assert charts >= 6
@@ -273,6 +279,11 @@ def test_explore_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
         assert "share" in tip or "cases" in tip, tip
         assert outside == [], outside
         assert not news, "JupyterLab asked about news"
+        import json
+
+        cells = json.loads(saved.read_text())["cells"]
+        assert cells and all(not c.get("outputs") and c.get("execution_count") is None
+                             for c in cells if c["cell_type"] == "code"), "outputs were saved into the notebook"
     finally:
         server.terminate()
         try:

@@ -216,3 +216,22 @@ def test_widgets_update_their_figures_when_a_control_changes(trajectories: pl.Da
     assert seen == [(4.0, shift_explorer.run.params.segment)]
     assert "ORG: at penalty x4 and minimum segment" in sw.slots.bundles[2]["text/html"]
     assert "Shares before and after" in sw.slots.bundles[3]["text/html"]
+
+
+def test_saving_a_tracked_notebook_drops_its_outputs_and_a_copy_keeps_them() -> None:
+    """The lab's pre-save hook empties outputs, execution counts and widget state of
+    notebooks/explore.ipynb, and leaves a notebook saved under another name alone.
+    Catches a hook that strips everything (users lose their saved work) or nothing."""
+    from tipdrift.labhooks import strip_tracked_outputs
+
+    def model() -> dict:
+        return {"type": "notebook", "content": {"metadata": {"widgets": {"state": {}}}, "cells": [
+            {"cell_type": "code", "execution_count": 3, "outputs": [{"output_type": "stream", "text": "P0001"}]},
+            {"cell_type": "markdown", "source": "text"}]}}
+
+    tracked, copy = model(), model()
+    strip_tracked_outputs(tracked, "notebooks/explore.ipynb")
+    strip_tracked_outputs(copy, "notebooks/my_exploration.ipynb")
+    assert tracked["content"]["cells"][0]["outputs"] == [] and tracked["content"]["cells"][0]["execution_count"] is None
+    assert "widgets" not in tracked["content"]["metadata"] and tracked["content"]["cells"][1]["source"] == "text"
+    assert copy == model()

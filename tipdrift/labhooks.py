@@ -1,0 +1,22 @@
+"""JupyterLab hooks for the repository's notebooks (used by jupyter/jupyter_server_config.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+# The tracked notebooks, relative to the lab's root: their outputs never reach git.
+TRACKED = ("notebooks/explore.ipynb", "notebooks/drift_report.ipynb", "notebooks/trajectory_report.ipynb")
+
+
+def strip_tracked_outputs(model: dict[str, Any], path: str, **_: Any) -> None:
+    """A `ContentsManager.pre_save_hook`: saving one of the tracked notebooks keeps its
+    code and text but drops outputs, execution counts and widget state (person-level data
+    shown while exploring must not be committed, and diffs stay readable). A copy saved
+    under another name keeps its outputs."""
+    if model.get("type") != "notebook" or path.lstrip("/") not in TRACKED:
+        return
+    nb = model["content"]
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    nb.get("metadata", {}).pop("widgets", None)
