@@ -83,11 +83,15 @@ def mix_shares(long: pl.DataFrame, unit: str, threshold: int = DEFAULT_THRESHOLD
     grey "suppressed" band, so no share is computed from a small cell."""
     d = long.filter(pl.col("unit") == unit).with_columns(pl.col("count").sum().over("period").alias("total"))
     small = pl.col("count") < threshold
+    # a period with one small non-zero cell pools its smallest other cell with it: the band's
+    # share (or the period total less the shown cells) would otherwise give the cell back
+    lone = ((pl.col("count") > 0) & small).sum().over("period") == 1
+    big = pl.when(pl.col("count") >= threshold).then(pl.col("count"))
+    small = small | (lone & (pl.col("count") == big.min().over("period")))
     d = d.with_columns(pl.when(small).then(pl.lit(SUPPRESSED.format(t=threshold))).otherwise(pl.col("category")).alias("category"))
     d = d.group_by("period", "category").agg(pl.col("count").sum(), pl.col("total").first())
     order = {c: i for i, c in enumerate(CASE_TYPES)}
-    # the tooltip's count: the cell's own, or for the pooled small cells "<t each" (their sum
-    # would give a lone small cell away)
+    # the tooltip's count: the cell's own, or for the pooled band "<t each" (no sum shown)
     cases = (pl.when(pl.col("category") == SUPPRESSED.format(t=threshold)).then(pl.lit(f"<{threshold} each"))
              .otherwise(pl.col("count").cast(pl.String)))
     return (d.filter(pl.col("total") > 0)

@@ -96,9 +96,12 @@ class TrajectoryFigures:
             return t
         # an outcome the flow withholds (a sibling of a small cell) is withheld here too:
         # its estimate times the cohort size would give the small cell back by subtraction
-        withheld = [r["step"] for r in self.flow.iter_rows(named=True) if r["people"] == SECONDARY]
         return t.filter(pl.col("cohort") == str(self.filter.cohort)).with_columns(
-            pl.lit("withheld (s)").alias(k) for k in withheld if k in t.columns)
+            pl.lit("withheld (s)").alias(k) for k in self._withheld() if k in t.columns)
+
+    def _withheld(self) -> list[str]:
+        """Steps the flow withholds as siblings of a small cell ("s")."""
+        return [r["step"] for r in self.flow.iter_rows(named=True) if r["people"] == SECONDARY]
 
     def charts(self) -> list[Any]:
         """Flow bars, attrition by cohort, outcome curves of one cohort, time to each step."""
@@ -107,10 +110,16 @@ class TrajectoryFigures:
         if self.view is None:
             return [flow_chart(self.flow, self.filter.label())]
         t, stage = self.view.params["small_cell"], self.filter.entry_stage
-        out = [flow_chart(self.flow, self.filter.label()),
-               funnel_chart(self.view.chart_cohorts(), threshold=t, stage=stage)]
+        cohorts, gone = self.view.chart_cohorts(), self._withheld()
+        if self.filter.cohort is not None and gone:  # what the tables withhold, the charts do not draw
+            null = {"estimate": None, "ci_low": None, "ci_high": None}
+            chosen = pl.col("cohort") == self.filter.cohort
+            cohorts = cohorts.with_columns(pl.when(chosen).then(pl.lit(null)).otherwise(pl.col(k)).alias(k)
+                                           for k in gone if k in cohorts.columns)
+        out = [flow_chart(self.flow, self.filter.label()), funnel_chart(cohorts, threshold=t, stage=stage)]
         if self.curve_cohort is not None:
-            out.append(cif_chart(self.view.chart_curves(self.curve_cohort, stage), self.curve_cohort, stage=stage))
+            curves = self.view.chart_curves(self.curve_cohort, stage).filter(~pl.col("outcome").is_in(gone))
+            out.append(cif_chart(curves, self.curve_cohort, stage=stage))
         out.append(duration_chart(self.view.attrition.durations_, threshold=t, stage=stage))
         return out
 
@@ -293,8 +302,11 @@ class _TrajectoryWidget:
         charts = fig.charts()
         if fig.curve_cohort is None:  # no cohort of the threshold's size: say so where the curves go
             charts.insert(2, None)
+        charts += [""] * (4 - len(charts))  # an empty selection: no chart of the last one stays
         for i, chart in enumerate(charts, start=1):
-            if chart is None:
+            if isinstance(chart, str):
+                self.slots.html(i, chart)
+            elif chart is None:
                 self.slots.html(i, "<p>No outcome curves: no cohort of at least "
                                    f"{self.ex.small_cell} people fully observed in this selection.</p>")
             else:
@@ -421,22 +433,35 @@ class ShiftExplorer:
         s, t = v.shifts[i], self.params["small_cell"]
         summary = v.shifts_table()[i].select("kind", "first period", "95% interval", "shape", "stability",
                                              "p (BH-adjusted)", "effect", "status", "chance rate")
+        cols = {k: pl.String for k in ("category", "before", "after", "change")}
+        if s.kind != "mix":  # volume: cases per period before and after (means over many periods)
+            shares = pl.DataFrame([{"category": "cases per period", "before": f"{s.before['cases_per_period']:.1f}",
+                                    "after": f"{s.after['cases_per_period']:.1f}", "change": s.effect_label()}],
+                                  schema=cols)
+            return ShiftDetail(summary=summary, shares=shares, annotations=_annotations(s))
         hidden = _small_categories(v.long, s, t)
+        if len(hidden) == 1:  # a lone hidden share is 100% less the shown ones: hide the smallest other too
+            rest = [c for c in s.before if c not in hidden]
+            hidden |= {min(rest, key=lambda c: min(s.before.get(c, 0), s.after.get(c, 0)))} if rest else set()
         shares = pl.DataFrame([{"category": c, "before": "" if c in hidden else f"{s.before.get(c, 0):.1%}",
                                 "after": "" if c in hidden else f"{s.after.get(c, 0):.1%}",
-                                "change": f"fewer than {t} cases" if c in hidden else
+                                "change": f"withheld (fewer than {t} cases here or in a sibling)" if c in hidden else
                                 f"{s.after.get(c, 0) - s.before.get(c, 0):+.1%}"}
-                               for c in s.before], schema={k: pl.String for k in ("category", "before", "after", "change")})
-        ann = pl.DataFrame([{"event": a.event_id, "kind": a.kind, "date": a.date.isoformat(),
-                             "days from shift": a.lag_days, "description": a.description} for a in s.annotations],
-                           schema={"event": pl.String, "kind": pl.String, "date": pl.String,
-                                   "days from shift": pl.Int64, "description": pl.String})
-        return ShiftDetail(summary=summary, shares=shares, annotations=ann)
+                               for c in s.before], schema=cols)
+        return ShiftDetail(summary=summary, shares=shares, annotations=_annotations(s))
 
     def show(self, unit: str | None = None) -> "_ShiftWidget":
         """Display a unit list, penalty and minimum-segment sliders and a shift list, with
         the figures below them redrawn in place on every change; returns the controls."""
         return _ShiftWidget(self, unit)
+
+
+def _annotations(s: Any) -> pl.DataFrame:
+    """The context events attached to a shift, one row each."""
+    return pl.DataFrame([{"event": a.event_id, "kind": a.kind, "date": a.date.isoformat(),
+                          "days from shift": a.lag_days, "description": a.description} for a in s.annotations],
+                        schema={"event": pl.String, "kind": pl.String, "date": pl.String,
+                                "days from shift": pl.Int64, "description": pl.String})
 
 
 def _hit(s: Any, candidates: list[int], m: int) -> bool:

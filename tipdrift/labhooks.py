@@ -7,12 +7,24 @@ from typing import Any
 TRACKED = ("notebooks/explore.ipynb", "notebooks/drift_report.ipynb", "notebooks/trajectory_report.ipynb")
 
 
+def _tracked(path: str, manager: Any) -> bool:
+    """The file is one of the repository's tracked notebooks, wherever the lab's root is
+    (or, under a root laid out like the repository, at one of their paths)."""
+    from pathlib import Path
+
+    if path.lstrip("/") in TRACKED:
+        return True
+    repo = Path(__file__).resolve().parents[1]
+    root = Path(getattr(manager, "root_dir", "") or repo)
+    return (root / path.lstrip("/")).resolve() in {(repo / t).resolve() for t in TRACKED}
+
+
 def strip_tracked_outputs(model: dict[str, Any], path: str, **_: Any) -> None:
     """A `ContentsManager.pre_save_hook`: saving one of the tracked notebooks keeps its
     code and text but drops outputs, execution counts and widget state (person-level data
     shown while exploring must not be committed, and diffs stay readable). A copy saved
     under another name keeps its outputs."""
-    if model.get("type") != "notebook" or path.lstrip("/") not in TRACKED:
+    if model.get("type") != "notebook" or not _tracked(path, _.get("contents_manager")):
         return
     nb = model["content"]
     for cell in nb.get("cells", []):
