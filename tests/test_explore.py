@@ -285,3 +285,37 @@ def test_charts_do_not_draw_what_the_tables_withhold(trajectories: pl.DataFrame)
             assert not {v["outcome"] for v in curves} & set(gone)
             return
     pytest.skip("no group with a withheld step in this world")
+
+
+def test_the_settings_grid_agrees_with_the_shifts_stability(synth_dir: Path) -> None:
+    """For each reported step, the share of the four settings `stability` uses (penalty
+    x0.5 and x2, minimum segment -1 and +1) at which the explorer says it persists equals
+    its stability. Catches an explorer that re-searches with other noise or other rules
+    than the column it is there to make visible."""
+    from tipdrift.detect import STABILITY_GRID
+    from tipdrift.jobs import drift_run_for
+    from tipdrift.params import resolve_report_params
+
+    params = resolve_report_params("drift", {"data_dir": str(synth_dir), "context_dir": "", "as_of": "2024-12-31"})
+    ex = ShiftExplorer(drift_run_for(params), params)
+    m0, checked = ex.run.params.segment, 0
+    for unit in ex.units()[:4]:
+        hits = [ex.settings(unit, f, m0 + d).persists.get_column("persists").to_list() for f, d in STABILITY_GRID]
+        for i, s in enumerate(x for x in ex.view(unit).shifts if x.kind == "mix"):
+            if s.shape == "step":
+                assert sum(h[i] for h in hits) / len(hits) == pytest.approx(s.stability), (unit, s.period)
+                checked += 1
+    assert checked >= 3
+
+
+def test_all_cohorts_withhold_a_sibling_of_a_lone_small_cohort() -> None:
+    """Cohorts 7, 3 and 20 beside a flow total of 30: the 3 shows as "<5" and the 7 is
+    withheld ("s") with its estimates, or 30 - 7 - 20 gives the 3 back. Catches a
+    per-cohort table that only suppresses the small cohort itself."""
+    from tipdrift.explore import _withhold_sibling_cohort
+
+    t = pl.DataFrame({"entry": ["arrest"] * 3, "cohort": ["2010", "2011", "2012"], "entries": ["7", "<5", "20"],
+                      "prosecuted": ["50%", "", "40%"], "convicted": ["30%", "", "20%"]})
+    out = _withhold_sibling_cohort(t, 5)
+    assert out.row(0) == ("arrest", "2010", "s", "s", "s") and out.row(2) == t.row(2)
+    assert _withhold_sibling_cohort(t.with_columns(pl.lit("9").alias("entries")), 5).equals(t.with_columns(pl.lit("9").alias("entries")))

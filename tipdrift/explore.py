@@ -93,7 +93,7 @@ class TrajectoryFigures:
         t = self.view.attrition_table()
         t = t.filter(pl.col("entry") == self.filter.entry_stage)
         if self.filter.cohort is None:
-            return t
+            return _withhold_sibling_cohort(t, self.view.params["small_cell"])
         # an outcome the flow withholds (a sibling of a small cell) is withheld here too:
         # its estimate times the cohort size would give the small cell back by subtraction
         return t.filter(pl.col("cohort") == str(self.filter.cohort)).with_columns(
@@ -136,6 +136,19 @@ class TrajectoryFigures:
             rows += [{**keys, "figure": f"{k} within {self.view.params['horizon_months']} months, cohort {r['cohort']}",
                       "value": r[k]} for k in ("prosecuted", *OUTCOMES) if r[k]]
         return pl.DataFrame(rows, schema={k: pl.String for k in [*keys, "figure", "value"]})
+
+
+def _withhold_sibling_cohort(t: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """All cohorts beside the flow's total: one cohort of 1 to threshold - 1 entries would be
+    the total less the others, so the smallest other cohort is withheld with it ("s")."""
+    small = t.get_column("entries").str.starts_with("<")
+    if int(small.sum()) != 1:
+        return t
+    sizes = t.get_column("entries").cast(pl.Int64, strict=False)
+    pick = int(sizes.arg_min())
+    figures = [c for c in ("entries", "prosecuted", *OUTCOMES) if c in t.columns]
+    return t.with_columns(pl.when(pl.int_range(pl.len()) == pick).then(pl.lit(SECONDARY)).otherwise(pl.col(c)).alias(c)
+                          for c in figures)
 
 
 class TrajectoryExplorer:
@@ -356,7 +369,7 @@ class ShiftExplorer:
         self.factors = factors
         self.last_update_ms: float | None = None
         self._views: dict[str, DriftView] = {}
-        self._works: dict[tuple[str, int], Any] = {}
+        self._works: dict[str, Any] = {}
         self._matrices: dict[str, Any] | None = None
 
     def units(self) -> list[str]:
@@ -386,26 +399,30 @@ class ShiftExplorer:
             out.append(completeness_chart(v.long, unit, threshold=t, shifts=v.shifts))
         return out
 
-    def _work(self, unit: str, m: int) -> Any:
-        """The unit's mix search at minimum segment m (cached: its cost matrix serves every penalty)."""
+    def _work(self, unit: str) -> Any:
+        """The unit's mix search as the run made it (cached: its cost matrices serve every setting)."""
         from tipdrift.detect import search_series
 
-        if (unit, m) not in self._works:
+        if unit not in self._works:
             if self._matrices is None:
                 self._matrices = self.run.series.matrices()
-            self._works[(unit, m)] = search_series(unit, "mix", self._matrices[unit][1], self.run.params.replace(min_size=m))
-        return self._works[(unit, m)]
+            self._works[unit] = search_series(unit, "mix", self._matrices[unit][1], self.run.params)
+        return self._works[unit]
 
     def _proposed(self, unit: str, factor: float, m: int) -> list[int]:
-        from tipdrift.search import pelt_search
+        """What the search proposes at penalty x factor and minimum segment m, as the
+        shifts' `stability` counts it (the run's noise; where PELT proposes nothing, the
+        best single change of the series)."""
+        from tipdrift.detect import propose
 
-        work = self._work(unit, m)
-        return pelt_search(work.matrix(m), work.penalty * factor, m)[:-1]
+        w = self._work(unit)
+        return propose(w.model, w.noise, w.penalty * factor, w.length_penalty, m, w.matrix(m))
 
     def settings(self, unit: str, factor: float = 1.0, min_size: int | None = None) -> SettingsFigures:
         """Proposals at one setting, whether each reported mix shift is among them (a
-        proposal within max(1, m // 2) periods of its date or transition), and the same
-        count over the grid of factors and minimum segments m - 2 to m + 2."""
+        proposal within max(1, m0 // 2) periods of its date or transition, m0 the run's
+        minimum segment, as `stability` counts), and the same count over the grid of
+        factors and minimum segments m0 - 2 to m0 + 2."""
         from tipdrift.errors import ParameterError
 
         m0 = self.run.params.segment
@@ -421,9 +438,9 @@ class ShiftExplorer:
         cands = self._proposed(unit, factor, m)
         label = lambda s: period_label(s.period, self.run.params.freq)  # noqa: E731
         persists = pl.DataFrame({"shift": [label(s) for s in shifts],
-                                 "persists": [_hit(s, cands, m) for s in shifts]}, schema={"shift": pl.String, "persists": pl.Boolean})
+                                 "persists": [_hit(s, cands, m0) for s in shifts]}, schema={"shift": pl.String, "persists": pl.Boolean})
         grid = [{"penalty x": f, "minimum segment": mm, "proposals": len(c := self._proposed(unit, f, mm)),
-                 "reported shifts still proposed": sum(_hit(s, c, mm) for s in shifts)}
+                 "reported shifts still proposed": sum(_hit(s, c, m0) for s in shifts)}
                 for mm in range(max(2, m0 - 2), m0 + 3) for f in self.factors]
         return SettingsFigures(unit, factor, m, [periods[c] for c in cands], persists, pl.DataFrame(grid))
 
@@ -465,7 +482,8 @@ def _annotations(s: Any) -> pl.DataFrame:
 
 
 def _hit(s: Any, candidates: list[int], m: int) -> bool:
-    """A proposal within max(1, m // 2) periods of the shift's date or transition."""
+    """A proposal within max(1, m // 2) periods (m: the run's minimum segment) of the
+    shift's date or transition."""
     lo, hi = s.transition_index or (s.index, s.index)
     margin = max(1, m // 2)
     return any(lo - margin <= c <= hi + margin for c in candidates)
