@@ -39,12 +39,16 @@ class TableSpec:
         return tuple(c for c in self.columns if c.endswith("_id"))
 
 
+# Person fields (HTCDS prs_FirstName, prs_SecondName, prs_Birthdate, prs_Gender), optional on
+# all three tables: what links records when the agencies share no person id (tipdrift.resolve).
+PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
+
 ARRESTS = TableSpec(
     kind="arrests",
     id_column="arrest_id",
     required=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
-    optional=("agency",),
-    dates=("arrest_date",),
+    optional=("agency", *PERSON_FIELDS),
+    dates=("arrest_date", "birth_date"),
     not_null=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
 )
@@ -53,8 +57,8 @@ PROSECUTIONS = TableSpec(
     kind="prosecutions",
     id_column="prosecution_id",
     required=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
-    optional=("arrest_id", "case_id"),  # case_id: the court case; co-defendants share it
-    dates=("filing_date",),
+    optional=("arrest_id", "case_id", *PERSON_FIELDS),  # case_id: the court case; co-defendants share it
+    dates=("filing_date", "birth_date"),
     not_null=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
 )
@@ -63,8 +67,8 @@ DISPOSITIONS = TableSpec(
     kind="dispositions",
     id_column="disposition_id",
     required=("disposition_id", "person_id", "disposition_date", "outcome"),
-    optional=("prosecution_id", "sentence_months"),
-    dates=("disposition_date",),
+    optional=("prosecution_id", "sentence_months", *PERSON_FIELDS),
+    dates=("disposition_date", "birth_date"),
     maxima={"sentence_months": 1200.0},  # 100 years: longer is a code (life, death), not months
     not_null=("disposition_id", "person_id", "disposition_date", "outcome"),
     vocab={"outcome": OUTCOMES},

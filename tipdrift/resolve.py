@@ -1,0 +1,171 @@
+"""Person resolution when the agencies share no person id (Fellegi-Sunter, with Splink).
+
+The three tables' person fields (first_name, last_name, birth_date, gender) are
+standardised, compared pairwise within blocks, scored by a model trained without labels
+(u by random sampling, m by EM), and clustered into persons at `threshold`. Each record's
+`person_id` is then replaced by its resolved person key, and the existing key, window and
+one-to-one logic of `tipdrift.link` runs on it. Names never leave this module: the result
+holds keys, probabilities and which fields agreed.
+
+Blocking (pairs outside every block are never compared): the same birth date; the same last
+name and birth year; the same first and last name (a missing or mistyped birth date); the
+same first name and birth year (a mistyped last name); first and last name crossed (a
+swap). A pair of true matches escapes only when both names and the birth date are wrong.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
+PLACEHOLDER_NAMES = ("unknown", "doe", "nn", "na", "none", "null", "xxx", "anonymous", "notknown", "unk")
+PARTICLES = ("de", "del", "della", "der", "di", "da", "van", "von", "al", "el", "bin", "ibn", "le", "la")
+DEFAULT_THRESHOLD = 0.9
+REVIEW_BAND = (0.5, 0.99)
+
+
+def _fold(text: str | None) -> str | None:
+    """Lower case, accents removed, particles dropped, letters only; placeholders become null."""
+    if text is None:
+        return None
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = ["".join(ch for ch in w if ch.isalpha()) for w in s.replace("-", " ").split()]
+    words = [w for w in words if w and w not in PARTICLES]
+    out = "".join(words)
+    return None if not out or out in PLACEHOLDER_NAMES else out
+
+
+def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
+    """The Splink input of one table: unique_id, source_dataset and the person fields,
+    standardised (a year-only birth date keeps only birth_year)."""
+    names = {c: df.get_column(c).map_elements(_fold, return_dtype=pl.String) if c in df.columns
+             else pl.Series(c, [None] * df.height, pl.String) for c in ("first_name", "last_name")}
+    prec = df.get_column("birth_date_precision").cast(pl.String) if "birth_date_precision" in df.columns else None
+    birth = df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * df.height, dtype=pl.Date)
+    day = birth.cast(pl.String) if prec is None else pl.Series(
+        [b if p == "day" else None for b, p in zip(birth.cast(pl.String).to_list(), prec.to_list())], dtype=pl.String)
+    gender = (df.get_column("gender").cast(pl.String).str.to_lowercase().str.slice(0, 1) if "gender" in df.columns
+              else pl.Series([None] * df.height, dtype=pl.String))
+    place = (df.get_column("jurisdiction").cast(pl.String) if "jurisdiction" in df.columns
+             else pl.Series([None] * df.height, dtype=pl.String))
+    return pl.DataFrame({"unique_id": [f"{source}:{i}" for i in range(df.height)],
+                         "source_dataset": [source] * df.height, "jurisdiction": place,
+                         "first_name": names["first_name"], "last_name": names["last_name"],
+                         "birth_date": day, "birth_year": birth.dt.year().cast(pl.String), "gender": gender})
+
+
+def birth_comparison() -> Any:
+    """Birth dates, one comparison (no double counting of date and year): the same day; day
+    and month transposed; one typing error; the same year (a year-only date on either side
+    is compared here); within two years; else. Null when either side has no year."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    same = "birth_date_l = birth_date_r"
+    swapped = ("substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) and substr(birth_date_l, 6, 2) = "
+               "substr(birth_date_r, 9, 2) and substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)")
+    typo = "damerau_levenshtein(birth_date_l, birth_date_r) <= 1"
+    return cl.CustomComparison(output_column_name="birth", comparison_levels=[
+        cll.CustomLevel("birth_year_l is null or birth_year_r is null").configure(is_null_level=True),
+        cll.CustomLevel(same, "same birth date"),
+        cll.CustomLevel(swapped, "day and month transposed"),
+        cll.CustomLevel(typo, "one typing error"),
+        cll.CustomLevel("birth_year_l = birth_year_r", "same birth year"),
+        cll.CustomLevel("abs(cast(birth_year_l as integer) - cast(birth_year_r as integer)) <= 2", "within two years"),
+        cll.ElseLevel()])
+
+
+def default_settings() -> dict[str, Any]:
+    """The model's settings as plain data (what `linkage_model.json` holds before training)."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    creator = SettingsCreator(
+        link_type="link_and_dedupe",
+        comparisons=[cl.ForenameSurnameComparison("first_name", "last_name"), birth_comparison(),
+                     cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction")],
+        blocking_rules_to_generate_predictions=[
+            block_on("birth_date"), block_on("last_name", "birth_year"), block_on("first_name", "last_name"),
+            block_on("first_name", "birth_year"),
+            "l.first_name = r.last_name and l.last_name = r.first_name"],
+        retain_intermediate_calculation_columns=True)
+    return creator.get_settings("duckdb").as_dict()
+
+
+@dataclass
+class Resolution:
+    """Resolved persons: a key per record of each table, the scored pairs, the model."""
+
+    keys: dict[str, pl.Series]  # per table: the resolved person key of each row
+    pairs: pl.DataFrame  # unique_id_l, unique_id_r, match_probability, agreement per field
+    model: dict[str, Any]  # the trained Splink settings (reusable with `model=`)
+    threshold: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def review(self, band: tuple[float, float] = REVIEW_BAND) -> pl.DataFrame:
+        """Borderline pairs for clerical review: probability within `band`, with which
+        fields agreed (no names: record references and agreement levels only)."""
+        lo, hi = band
+        return self.pairs.filter(pl.col("match_probability").is_between(lo, hi)).sort("match_probability")
+
+
+def _train(linker: Any) -> None:
+    """Unsupervised training: lambda from near-certain rules, u by random sampling, m by EM."""
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "birth_date")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+    for rule in (block_on("birth_date"), block_on("first_name", "last_name")):
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+
+
+def resolve_persons(tables: dict[str, pl.DataFrame], threshold: float = DEFAULT_THRESHOLD,
+                    model: dict[str, Any] | str | Path | None = None) -> Resolution:
+    """Resolve persons across `tables` (arrests, prosecutions, dispositions: canonical
+    frames with person fields). With `model` (a trained settings dict or its JSON file) the
+    model is reused as is; otherwise it is trained on these tables."""
+    import logging
+
+    from splink import DuckDBAPI, Linker
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    inputs = {k: standardise(df, k) for k, df in tables.items()}
+    db = DuckDBAPI()
+    frames = [db.register(inputs[k].to_arrow(), table_name=f"tipdrift_{k}") for k in inputs]
+    settings = json.loads(Path(model).read_text()) if isinstance(model, (str, Path)) else model
+    linker = Linker(frames, settings or default_settings(), log_level=logging.WARNING)
+    if settings is None:
+        _train(linker)
+    scored = linker.inference.predict(threshold_match_probability=min(REVIEW_BAND[0], threshold))
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(scored, threshold)
+    cl = pl.from_arrow(clusters.as_duckdbpyrelation().select("unique_id", "cluster_id").arrow())
+    pairs = _pairs(pl.from_arrow(scored.as_duckdbpyrelation().arrow()))
+    keys = _keys(inputs, cl)
+    trained = linker.misc.save_model_to_json(None) if hasattr(linker.misc, "save_model_to_json") else {}
+    summary = {"records": sum(df.height for df in inputs.values()), "persons": int(cl.get_column("cluster_id").n_unique()),
+               "pairs_scored": pairs.height, "threshold": threshold,
+               "pairs_at_or_above_threshold": int((pairs.get_column("match_probability") >= threshold).sum())}
+    return Resolution(keys=keys, pairs=pairs, model=trained, threshold=threshold, summary=summary)
+
+
+def _keys(inputs: dict[str, pl.DataFrame], clusters: pl.DataFrame) -> dict[str, pl.Series]:
+    """Each record's person key ("R" + its cluster's smallest record number)."""
+    cl = clusters.with_columns(pl.col("cluster_id").cast(pl.String))
+    out = {}
+    for k, df in inputs.items():
+        got = df.select("unique_id").join(cl, on="unique_id", how="left", maintain_order="left")
+        out[k] = ("R:" + got.get_column("cluster_id").fill_null(got.get_column("unique_id"))).alias("person_id")
+    return out
+
+
+def _pairs(scored: pl.DataFrame) -> pl.DataFrame:
+    """The scored pairs with their probability and, per comparison, its agreement level."""
+    gammas = [c for c in scored.columns if c.startswith("gamma_")]
+    return scored.select("unique_id_l", "unique_id_r", "match_probability",
+                         *[pl.col(c).alias(c.removeprefix("gamma_") + "_level") for c in gammas])
