@@ -132,12 +132,14 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 1 if bad_context or (args.strict and result["unexplained_unacknowledged"]) else 0
 
 
-def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path, as_of: str | None = None) -> Any:
+def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path, as_of: str | None = None,
+              match: str = "key", threshold: float | None = None, model: str | None = None) -> Any:
     """Link loaded sources, write trajectories, rejected rows and counts (with the extract
     date when one was given), print the counts (the `link` command and the demo's step 2)."""
     from tipdrift.link import link_loaded
 
-    res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months)
+    res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months, match=match,
+                      threshold=threshold, model=model)
     if as_of:
         res.summary["as_of"] = as_of
     written = res.write(out)
@@ -159,12 +161,21 @@ def cmd_link(args: argparse.Namespace) -> int:
 
     tparams = TrajectoryParams.from_dict({"window_months": args.window_months,
                                           "disposition_window_months": args.disposition_window_months})
-    loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of)
+    if args.match_threshold is not None and not 0 < args.match_threshold < 1:
+        raise ParameterError(f"--match-threshold must be between 0 and 1, not {args.match_threshold}")
+    if args.match == "key" and (args.model or args.match_threshold is not None):
+        raise ParameterError("--model and --match-threshold need --match probabilistic")
+    # resolving persons from names and birth dates: the agencies' own person ids may be absent
+    optional = ("person_id",) if args.match == "probabilistic" else ()
+    loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of, optional=optional)
              for k in ("arrests", "prosecutions", "dispositions")}
     for l in loads.values():
         check_rejected(l.summary, args.max_rejected)
     given = args.as_of or (Mapping.from_yaml(args.mapping).for_table("arrests").as_of if args.mapping else None)
-    res = link_step(loads, tparams, args.out, as_of=str(given) if given else None)
+    if args.model and not Path(args.model).is_file():
+        raise InputFileError(args.model, "linkage model not found (a linkage_model.json written by `tipdrift link`)")
+    res = link_step(loads, tparams, args.out, as_of=str(given) if given else None, match=args.match,
+                    threshold=args.match_threshold, model=args.model)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
 
 
@@ -181,6 +192,11 @@ def _print_link_summary(summary: dict) -> None:
               f"(link rate {c['link_rate']:.1%}){before}")
     stages = ", ".join(f"{k} {v}" for k, v in summary["entry_stage"].items())
     print(f"{summary['trajectories']} trajectories by entry stage: {stages}")
+    if "persons" in summary:
+        p = summary["persons"]
+        print(f"persons resolved from names and birth dates: {p['records']} records -> {p['persons']} persons at "
+              f"match probability >= {p['threshold']:g} ({p['pairs_scored']} pairs scored; {p['review_pairs']} "
+              "borderline pairs in review_links.csv)")
 
 
 def attrition_step(traj: pl.DataFrame, tparams: TrajectoryParams, as_of: dt.date | None, out: str | Path) -> None:
@@ -524,6 +540,12 @@ def _add_link_attrition(sub: Any) -> None:
     lk.add_argument("--disposition-window-months", type=float, default=t.disposition_window_months,
                     help=f"filing->disposition window (default {t.disposition_window_months:g})")
     lk.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
+    lk.add_argument("--match", choices=("key", "probabilistic"), default="key",
+                    help="key: shared person ids; probabilistic: resolve persons from first_name, last_name, "
+                         "birth_date, gender (Splink) when the tables share no person id")
+    lk.add_argument("--match-threshold", type=float, default=None,
+                    help="match probability at which records are one person (default 0.3: see README)")
+    lk.add_argument("--model", default=None, help="a linkage_model.json from an earlier run, reused as is")
     _add_max_rejected(lk)
     lk.set_defaults(func=cmd_link)
     at = sub.add_parser("attrition", help="cohort attrition with competing outcomes and censoring -> attrition.json")

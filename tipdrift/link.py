@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tipdrift.errors import InputFileError
+from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, interval_end, load_table
 from tipdrift.mapping import Mapping
 from tipdrift.timeutil import MONTH_DAYS
@@ -55,6 +55,7 @@ class LinkResult:
     trajectories: pl.DataFrame
     rejected: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    resolution: Any = None  # tipdrift.resolve.Resolution, when persons were resolved from person fields
 
     def write(self, out_dir: str | Path) -> dict[str, str]:
         out = Path(out_dir)
@@ -62,8 +63,12 @@ class LinkResult:
         self.trajectories.write_parquet(out / "trajectories.parquet")
         self.rejected.write_csv(out / "rejected.csv")
         (out / "summary.json").write_text(json.dumps(self.summary, indent=1) + "\n")
-        return {k: str(out / f) for k, f in (("trajectories", "trajectories.parquet"), ("rejected", "rejected.csv"),
-                                              ("summary", "summary.json"))}
+        files = [("trajectories", "trajectories.parquet"), ("rejected", "rejected.csv"), ("summary", "summary.json")]
+        if self.resolution is not None:  # the model (reusable with --model) and the clerical-review queue
+            (out / "linkage_model.json").write_text(json.dumps(self.resolution.model, indent=1) + "\n")
+            self.resolution.review().write_csv(out / "review_links.csv")
+            files += [("model", "linkage_model.json"), ("review", "review_links.csv")]
+        return {k: str(out / f) for k, f in files}
 
     @classmethod
     def read(cls, folder: str | Path) -> "LinkResult":
@@ -470,11 +475,28 @@ def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str 
 
 
 def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
-                disposition_window_months: float = 60) -> LinkResult:
+                disposition_window_months: float = 60, match: str = "key", threshold: float | None = None,
+                model: str | Path | None = None) -> LinkResult:
     """Link already loaded sources (keys arrests, prosecutions, dispositions); the rejected
-    table and per-source counts include the rows loading and linking rejected."""
-    res = link_trajectories(loads["arrests"].accepted, loads["prosecutions"].accepted, loads["dispositions"].accepted,
+    table and per-source counts include the rows loading and linking rejected. With
+    `match="probabilistic"` persons are first resolved from the person fields
+    (`tipdrift.resolve`) and every record's person_id becomes its resolved person key."""
+    frames = {k: loads[k].accepted for k in ("arrests", "prosecutions", "dispositions")}
+    resolution = None
+    if match == "probabilistic":
+        from tipdrift.resolve import DEFAULT_THRESHOLD, resolve_persons
+
+        resolution = resolve_persons(frames, threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                                     model=model)
+        frames = {k: df.with_columns(resolution.keys[k]) for k, df in frames.items()}
+    elif match != "key":
+        raise ParameterError(f"match must be 'key' or 'probabilistic', not '{match}'")
+    res = link_trajectories(frames["arrests"], frames["prosecutions"], frames["dispositions"],
                             window_months, disposition_window_months)
+    res.resolution = resolution
+    if resolution is not None:
+        res.summary["persons"] = {"method": "probabilistic (Splink, Fellegi-Sunter with EM)", **resolution.summary,
+                                  "review_pairs": resolution.review().height}
     link_rej = res.rejected.with_columns(pl.lit(loads["dispositions"].source).alias("source"))
     res.rejected = pl.concat([*(l.rejected for l in loads.values()), link_rej])
     sources = {}
