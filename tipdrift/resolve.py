@@ -1,16 +1,19 @@
 """Person resolution when the agencies share no person id (Fellegi-Sunter, with Splink).
 
 The three tables' person fields (first_name, last_name, birth_date, gender) are
-standardised, compared pairwise within blocks, scored by a model trained without labels
+standardised and, with the jurisdiction, the record's own date (one person's arrest, filing
+and outcome fall months apart) and the agency's own person id (within its table), compared
+pairwise within blocks, scored by a model trained without labels
 (u by random sampling, m by EM), and clustered into persons at `threshold`. Each record's
 `person_id` is then replaced by its resolved person key, and the existing key, window and
 one-to-one logic of `tipdrift.link` runs on it. Names never leave this module: the result
 holds keys, probabilities and which fields agreed.
 
-Blocking (pairs outside every block are never compared): the same birth date; the same last
-name and birth year; the same first and last name (a missing or mistyped birth date); the
-same first name and birth year (a mistyped last name); first and last name crossed (a
-swap). A pair of true matches escapes only when both names and the birth date are wrong.
+Blocking (pairs outside every block are never compared): the same agency id within a
+table; the same birth date; the same last name and birth year; the same first and last
+name (a missing or mistyped birth date); the same first name and birth year (a mistyped
+last name); first and last name crossed (a swap). A true pair escapes when no block holds
+it: for instance a missing birth date together with a mistyped or shortened name.
 """
 from __future__ import annotations
 
@@ -23,24 +26,42 @@ from typing import Any
 import polars as pl
 
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
+EVENT_DATES = ("arrest_date", "filing_date", "disposition_date")
 PLACEHOLDER_NAMES = ("unknown", "doe", "nn", "na", "none", "null", "xxx", "anonymous", "notknown", "unk")
 PARTICLES = ("de", "del", "della", "der", "di", "da", "van", "von", "al", "el", "bin", "ibn", "le", "la")
 # Splink's probabilities are conservative on the noisy world (tipdrift.testing.persons):
-# pairs scored 0.15-0.3 were 49% true matches, 0.3-0.5 78%, 0.5-0.7 88%, 0.7-0.9 96%, so
-# clustering at 0.3 keeps pairs that are mostly true; at 0.9 a fifth of the links were lost.
+# pairs scored 0.15-0.3 were 57% true matches, 0.3-0.5 73%, 0.5-0.7 92%, 0.7-0.9 97%, so
+# clustering at 0.3 keeps pairs that are mostly true; at 0.9 a tenth of the links were lost.
 DEFAULT_THRESHOLD = 0.3
 REVIEW_BAND = (0.15, 0.5)  # the pairs to look at by hand: around the threshold, about half true
 
 
 def _fold(text: str | None) -> str | None:
-    """Lower case, accents removed, particles dropped, letters only; placeholders become null."""
+    """Lower case, accents removed, particles dropped (when another word remains), letters
+    only; placeholders become null. Letters without an ASCII form (Cyrillic, Arabic, ...)
+    are kept as they are: there is no transliteration."""
     if text is None:
         return None
-    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
     words = ["".join(ch for ch in w if ch.isalpha()) for w in s.replace("-", " ").split()]
-    words = [w for w in words if w and w not in PARTICLES]
-    out = "".join(words)
+    words = [w for w in words if w]
+    kept = [w for w in words if w not in PARTICLES] or words
+    out = "".join(kept)
     return None if not out or out in PLACEHOLDER_NAMES else out
+
+
+def birth_parts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(ISO day or null, year or null) from birth dates as text: YYYY-MM-DD, YYYY-MM or YYYY
+    (a Date column is read as YYYY-MM-DD). Anything else, and placeholder dates (1 January
+    1900 or 1901), give nulls: unread, not rejected."""
+    text = values.cast(pl.String).str.strip_chars()
+    day = text.str.extract(r"^(\d{4}-\d{2}-\d{2})$").str.to_date(strict=False).cast(pl.String)
+    year = text.str.extract(r"^(\d{4})(?:-\d{2}(?:-\d{2})?)?$").cast(pl.Int32, strict=False)
+    year = pl.select(pl.when(year.is_between(1900, 2100)).then(year)).to_series()
+    placeholder = day.is_in(["1900-01-01", "1901-01-01"]).fill_null(False)
+    return (pl.select(pl.when(~placeholder).then(day)).to_series(),
+            pl.select(pl.when(~placeholder).then(year.cast(pl.String))).to_series())
 
 
 def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -48,10 +69,8 @@ def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
     standardised (a year-only birth date keeps only birth_year)."""
     names = {c: df.get_column(c).map_elements(_fold, return_dtype=pl.String) if c in df.columns
              else pl.Series(c, [None] * df.height, pl.String) for c in ("first_name", "last_name")}
-    prec = df.get_column("birth_date_precision").cast(pl.String) if "birth_date_precision" in df.columns else None
-    birth = df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * df.height, dtype=pl.Date)
-    day = birth.cast(pl.String) if prec is None else pl.Series(
-        [b if p == "day" else None for b, p in zip(birth.cast(pl.String).to_list(), prec.to_list())], dtype=pl.String)
+    birth = df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * df.height, dtype=pl.String)
+    day, year = birth_parts(birth)
     gender = (df.get_column("gender").cast(pl.String).str.to_lowercase().str.slice(0, 1) if "gender" in df.columns
               else pl.Series([None] * df.height, dtype=pl.String))
     place = (df.get_column("jurisdiction").cast(pl.String) if "jurisdiction" in df.columns
@@ -60,11 +79,15 @@ def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
     own = (pl.lit(source + ":") + df.get_column("person_id").cast(pl.String) if "person_id" in df.columns
            else pl.Series([None] * df.height, dtype=pl.String))
     full = pl.concat_str([names["first_name"], names["last_name"]], separator=" ")
+    # when the record happened: one person's arrest, filing and outcome fall months apart
+    when = next((c for c in EVENT_DATES if c in df.columns), None)
+    event = (df.get_column(when).cast(pl.String) if when else pl.Series([None] * df.height, dtype=pl.String))
     return pl.DataFrame({"unique_id": [f"{source}:{i}" for i in range(df.height)],
                          "source_dataset": [source] * df.height, "jurisdiction": place,
                          "first_name": names["first_name"], "last_name": names["last_name"],
                          "full_name": pl.select(full).to_series(), "agency_person": pl.select(own).to_series(),
-                         "birth_date": day, "birth_year": birth.dt.year().cast(pl.String), "gender": gender})
+                         "event_date": event,
+                         "birth_date": day, "birth_year": year, "gender": gender})
 
 
 def birth_comparison() -> Any:
@@ -88,6 +111,19 @@ def birth_comparison() -> Any:
         cll.ElseLevel()])
 
 
+def agency_comparison() -> Any:
+    """The agency's own person id: the same id in one table (one person), another id in that
+    table, or records of two tables (no evidence either way: their ids are unrelated)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(output_column_name="agency_person", comparison_levels=[
+        cll.CustomLevel("agency_person_l is null or agency_person_r is null or source_dataset_l <> source_dataset_r")
+        .configure(is_null_level=True),
+        cll.CustomLevel("agency_person_l = agency_person_r", "the same agency id"),
+        cll.ElseLevel()])
+
+
 def default_settings() -> dict[str, Any]:
     """The model's settings as plain data (what `linkage_model.json` holds before training)."""
     import splink.comparison_library as cl
@@ -98,7 +134,9 @@ def default_settings() -> dict[str, Any]:
         comparisons=[cl.ForenameSurnameComparison("first_name", "last_name",
                                                   forename_surname_concat_col_name="full_name"),
                      birth_comparison(), cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction"),
-                     cl.ExactMatch("agency_person")],
+                     cl.AbsoluteDateDifferenceAtThresholds("event_date", input_is_string=True,
+                                                           metrics=["month", "month", "month"], thresholds=[6, 24, 60]),
+                     agency_comparison()],
         blocking_rules_to_generate_predictions=[
             block_on("agency_person"), block_on("birth_date"), block_on("last_name", "birth_year"),
             block_on("first_name", "last_name"), block_on("first_name", "birth_year"),
@@ -121,7 +159,8 @@ class Resolution:
         """Borderline pairs for clerical review: probability within `band`, with which
         fields agreed (no names: record references and agreement levels only)."""
         lo, hi = band
-        return self.pairs.filter(pl.col("match_probability").is_between(lo, hi)).sort("match_probability")
+        return (self.pairs.filter(pl.col("match_probability").is_between(lo, hi))
+                .sort("match_probability", "record_l", "record_r"))
 
 
 def _train(linker: Any) -> None:
@@ -135,10 +174,43 @@ def _train(linker: Any) -> None:
         linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
 
 
+MODEL_FORMAT = "tipdrift-person-model/2"  # the comparisons this code builds; an older model is refused
+
+
+def read_model(model: dict[str, Any] | str | Path | None) -> dict[str, Any] | None:
+    """A saved model's Splink settings, checked: a file written by this version of tipdrift
+    (`linkage_model.json`), or None to train anew."""
+    from tipdrift.errors import InputFileError
+
+    if model is None:
+        return None
+    source = str(model) if isinstance(model, (str, Path)) else "model"
+    try:
+        doc = json.loads(Path(model).read_text(encoding="utf-8")) if isinstance(model, (str, Path)) else model
+    except (OSError, ValueError) as exc:
+        raise InputFileError(source, f"not a readable linkage model ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT or not isinstance(doc.get("splink"), dict):
+        raise InputFileError(source, f"not a linkage model of this tipdrift version (format {MODEL_FORMAT}): "
+                                     "train a new one by linking without --model")
+    return doc["splink"]
+
+
+def _check_fields(inputs: dict[str, pl.DataFrame]) -> None:
+    """Stop with one message when no table has names or birth dates to compare."""
+    from tipdrift.errors import ParameterError
+
+    have = {k: [c for c in ("first_name", "last_name", "birth_year") if df.get_column(c).is_not_null().any()]
+            for k, df in inputs.items()}
+    if any(not v for v in have.values()):
+        empty = ", ".join(k for k, v in have.items() if not v)
+        raise ParameterError(f"--match probabilistic needs person fields (first_name, last_name, birth_date) on every "
+                             f"table; none readable in: {empty}")
+
+
 def resolve_persons(tables: dict[str, pl.DataFrame], threshold: float = DEFAULT_THRESHOLD,
                     model: dict[str, Any] | str | Path | None = None) -> Resolution:
     """Resolve persons across `tables` (arrests, prosecutions, dispositions: canonical
-    frames with person fields). With `model` (a trained settings dict or its JSON file) the
+    frames with person fields). With `model` (a `linkage_model.json`, or its contents) the
     model is reused as is; otherwise it is trained on these tables."""
     import logging
 
@@ -146,22 +218,25 @@ def resolve_persons(tables: dict[str, pl.DataFrame], threshold: float = DEFAULT_
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     inputs = {k: standardise(df, k) for k, df in tables.items()}
+    _check_fields(inputs)
+    settings = read_model(model)
     db = DuckDBAPI()
     frames = [db.register(inputs[k].to_arrow(), table_name=f"tipdrift_{k}") for k in inputs]
-    settings = json.loads(Path(model).read_text()) if isinstance(model, (str, Path)) else model
     linker = Linker(frames, settings or default_settings(), log_level=logging.WARNING)
     if settings is None:
         _train(linker)
     scored = linker.inference.predict(threshold_match_probability=min(REVIEW_BAND[0], threshold, 0.01))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(scored, threshold)
     cl = pl.from_arrow(clusters.as_duckdbpyrelation().select("unique_id", "cluster_id").arrow())
-    pairs = _pairs(pl.from_arrow(scored.as_duckdbpyrelation().arrow()), _records(tables))
-    keys = _keys(inputs, cl)
-    trained = linker.misc.save_model_to_json(None)
+    trained = {"format": MODEL_FORMAT, "splink": linker.misc.save_model_to_json(None)}
+    tops = {c["output_column_name"]: sum(not lv.get("is_null_level") for lv in c["comparison_levels"]) - 1
+            for c in trained["splink"]["comparisons"]}
+    pairs = _pairs(pl.from_arrow(scored.as_duckdbpyrelation().arrow()), _records(tables), tops)
     summary = {"records": sum(df.height for df in inputs.values()), "persons": int(cl.get_column("cluster_id").n_unique()),
                "pairs_scored": pairs.height, "threshold": threshold,
-               "pairs_at_or_above_threshold": int((pairs.get_column("match_probability") >= threshold).sum())}
-    return Resolution(keys=keys, pairs=pairs, model=trained, threshold=threshold, summary=summary)
+               "pairs_at_or_above_threshold": int((pairs.get_column("match_probability") >= threshold).sum()),
+               "birth_dates_unread": sum(int((df.get_column("birth_year").is_null()).sum()) for df in inputs.values())}
+    return Resolution(keys=_keys(inputs, cl), pairs=pairs, model=trained, threshold=threshold, summary=summary)
 
 
 def _keys(inputs: dict[str, pl.DataFrame], clusters: pl.DataFrame) -> dict[str, pl.Series]:
@@ -184,13 +259,14 @@ def _records(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
                       for k, df in tables.items()])
 
 
-def _pairs(scored: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+def _pairs(scored: pl.DataFrame, records: pl.DataFrame, tops: dict[str, int]) -> pl.DataFrame:
     """The scored pairs: the two records, the probability and, per comparison, whether its
-    fields agreed (exact), nearly agreed (close), disagreed (differ) or one was missing."""
+    fields agreed (exact: the comparison's top level), nearly agreed (close), disagreed
+    (differ) or one was missing."""
     gammas = [c for c in scored.columns if c.startswith("gamma_")]
 
     def word(c: str) -> pl.Expr:
-        top = scored.get_column(c).max()
+        top = tops.get(c.removeprefix("gamma_"), scored.get_column(c).max())
         g = pl.col(c)
         return (pl.when(g == -1).then(pl.lit("missing")).when(g == 0).then(pl.lit("differ"))
                 .when(g == top).then(pl.lit("exact")).otherwise(pl.lit("close")).alias(c.removeprefix("gamma_")))

@@ -41,6 +41,8 @@ class TableSpec:
 
 # Person fields (HTCDS prs_FirstName, prs_SecondName, prs_Birthdate, prs_Gender), optional on
 # all three tables: what links records when the agencies share no person id (tipdrift.resolve).
+# They are carried as text and never reject a row (a birth date is not an event of the
+# record, and a rejected row's value would show it): tipdrift.resolve reads what it can.
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
 
 ARRESTS = TableSpec(
@@ -48,7 +50,7 @@ ARRESTS = TableSpec(
     id_column="arrest_id",
     required=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
     optional=("agency", *PERSON_FIELDS),
-    dates=("arrest_date", "birth_date"),
+    dates=("arrest_date",),
     not_null=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
 )
@@ -58,7 +60,7 @@ PROSECUTIONS = TableSpec(
     id_column="prosecution_id",
     required=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
     optional=("arrest_id", "case_id", *PERSON_FIELDS),  # case_id: the court case; co-defendants share it
-    dates=("filing_date", "birth_date"),
+    dates=("filing_date",),
     not_null=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
 )
@@ -68,7 +70,7 @@ DISPOSITIONS = TableSpec(
     id_column="disposition_id",
     required=("disposition_id", "person_id", "disposition_date", "outcome"),
     optional=("prosecution_id", "sentence_months", *PERSON_FIELDS),
-    dates=("disposition_date", "birth_date"),
+    dates=("disposition_date",),
     maxima={"sentence_months": 1200.0},  # 100 years: longer is a code (life, death), not months
     not_null=("disposition_id", "person_id", "disposition_date", "outcome"),
     vocab={"outcome": OUTCOMES},
