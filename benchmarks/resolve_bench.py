@@ -54,6 +54,15 @@ def main() -> None:
             res = resolve_persons(tables, threshold=thr, model=first.model)
             print(row(f"{thr:g}", link_trajectories(*(tables[k].with_columns(res.keys[k]) for k in KINDS)).trajectories,
                       truth))
+        from tipdrift.pseudonymise import pseudonymise
+
+        key = b"benchmark-key-0123456789abcdef"
+        tok = {k: pseudonymise(df, key) for k, df in tables.items()}
+        t = time.perf_counter()
+        res = resolve_persons(tok)
+        print(f"(tokens: resolution with training {time.perf_counter() - t:.1f} s)")
+        print(row(f"tokens, {res.threshold:g}", link_trajectories(*(tok[k].with_columns(res.keys[k]) for k in KINDS))
+                  .trajectories, truth))
         orig = {k: pl.read_parquet(REPO / "data" / "synthetic" / f"{k}.parquet") for k in KINDS}
         ids = {"arrests": "arrest_id", "prosecutions": "prosecution_id", "dispositions": "disposition_id"}
         true = {k: tables[k].drop("person_id").join(orig[k].select(ids[k], "person_id"), on=ids[k], how="left",

@@ -487,6 +487,40 @@ def _add_validate(sub: Any) -> None:
     v.set_defaults(func=cmd_validate)
 
 
+def cmd_pseudonymise(args: argparse.Namespace) -> int:
+    """One agency's table with names and birth dates replaced by keyed tokens (CSV)."""
+    from tipdrift.load import load_table
+    from tipdrift.pseudonymise import pseudonymise, read_key, shareable
+
+    key = read_key(args.key_file)
+    loaded = load_table(args.table_kind, args.path, mapping=args.mapping, as_of=args.as_of,
+                        optional=("person_id",))
+    if not any(c in loaded.accepted.columns and loaded.accepted.get_column(c).is_not_null().any()
+               for c in ("first_name", "last_name", "birth_date")):
+        raise ParameterError(f"{args.path}: no first_name, last_name or birth_date to pseudonymise")
+    out = shareable(pseudonymise(loaded.accepted, key))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.write_csv(args.out)
+    s = loaded.summary
+    print(f"{args.path}: {s['rows']} rows, {out.height} written with tokens to {args.out}, {s['rejected']} rejected "
+          f"(reasons: {', '.join(f'{k}={v}' for k, v in s['reasons'].items()) or 'none'})")
+    if loaded.rejected.height and args.rejected:
+        loaded.rejected.write_csv(args.rejected)
+    return 1 if loaded.rejected.height else 0
+
+
+def _add_pseudonymise(sub: Any) -> None:
+    ps = sub.add_parser("pseudonymise", help="replace names and birth dates by keyed tokens (HMAC-SHA256) for sharing")
+    ps.add_argument("table_kind", choices=("arrests", "prosecutions", "dispositions"))
+    ps.add_argument("path", help="CSV, Parquet or .xlsx file with first_name, last_name, birth_date")
+    ps.add_argument("--key-file", required=True, help="the key every agency holds (at least 16 random bytes)")
+    ps.add_argument("--out", required=True, help="CSV to write: the table with tokens instead of names")
+    ps.add_argument("--mapping", default=None, help="YAML mapping of source columns and labels")
+    ps.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
+    ps.add_argument("--rejected", default=None, help="write the rejected rows to this CSV")
+    ps.set_defaults(func=cmd_pseudonymise)
+
+
 def _add_drift(sub: Any) -> None:
     d = DriftParams()
     dr = sub.add_parser("drift", help="detect shifts in the case-type mix (and volume) of each unit -> shifts.json")
@@ -603,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tipdrift", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"tipdrift {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_synth, _add_validate, _add_drift, _add_review, _add_link_attrition, _add_quality,
+    for add in (_add_synth, _add_validate, _add_drift, _add_review, _add_link_attrition, _add_pseudonymise, _add_quality,
                 _add_evaluate_report_demo):
         add(sub)
     return p

@@ -27,7 +27,7 @@ import polars as pl
 
 from tipdrift.errors import ParameterError
 from tipdrift.load import LoadResult
-from tipdrift.schema import PERSON_FIELDS, spec_for
+from tipdrift.schema import PERSON_FIELDS, TOKEN_FIELDS, spec_for
 from tipdrift.series import period_expr
 from tipdrift.timeutil import FREQ_EVERY, parse_date
 from tipdrift.vocab import UNKNOWN
@@ -381,7 +381,7 @@ def profile_source(loaded: LoadResult, *, as_of: dt.date | str, freq: str = "yea
     freq, notes = _effective_freq(df, date, freq)
     # person fields a source does not have are not its gaps (they serve person resolution only)
     canonical = [c for c in spec_for(loaded.kind).columns if c in df.columns
-                 and not (c in PERSON_FIELDS and df.get_column(c).null_count() == df.height)]
+                 and not (c in PERSON_FIELDS + TOKEN_FIELDS and df.get_column(c).null_count() == df.height)]
     demo, geo = present_fields(df, DEMOGRAPHIC_FIELDS), present_fields(df, GEOGRAPHIC_FIELDS)
     periods = _periods(_period_table(df, date, freq, canonical + demo, unit))
     span, gaps = span_and_gaps([p.period for p in periods], freq)

@@ -27,6 +27,7 @@ import polars as pl
 
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
 EVENT_DATES = ("arrest_date", "filing_date", "disposition_date")
+TOKEN_MODE = "tokens"
 PLACEHOLDER_NAMES = ("unknown", "doe", "nn", "na", "none", "null", "xxx", "anonymous", "notknown", "unk")
 PARTICLES = ("de", "del", "della", "der", "di", "da", "van", "von", "al", "el", "bin", "ibn", "le", "la")
 # Splink's probabilities are conservative on the noisy world (tipdrift.testing.persons):
@@ -64,30 +65,44 @@ def birth_parts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
             pl.select(pl.when(~placeholder).then(year.cast(pl.String))).to_series())
 
 
+def _context(df: pl.DataFrame, source: str) -> dict[str, pl.Series]:
+    """What every record brings besides its person fields: ids, gender, jurisdiction, its
+    agency's own person id (it holds within its table, never across), and its date (one
+    person's arrest, filing and outcome fall months apart)."""
+    def col(name: str) -> pl.Series:
+        return df.get_column(name).cast(pl.String) if name in df.columns else pl.Series([None] * df.height,
+                                                                                       dtype=pl.String)
+    when = next((c for c in EVENT_DATES if c in df.columns), "")
+    return {"unique_id": pl.Series([f"{source}:{i}" for i in range(df.height)]),
+            "source_dataset": pl.Series([source] * df.height), "jurisdiction": col("jurisdiction"),
+            "agency_person": (source + ":" + col("person_id")), "event_date": col(when),
+            "gender": col("gender").str.to_lowercase().str.slice(0, 1)}
+
+
+def _has_tokens(df: pl.DataFrame) -> bool:
+    """A pseudonymised table: its name tokens hold values (the loader adds empty ones elsewhere)."""
+    return "first_name_token" in df.columns and bool(df.get_column("first_name_token").is_not_null().any())
+
+
 def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
     """The Splink input of one table: unique_id, source_dataset and the person fields,
-    standardised (a year-only birth date keeps only birth_year)."""
+    standardised (a year-only birth date keeps only birth_year); for a pseudonymised table
+    (`tipdrift.pseudonymise`), its tokens."""
+    from tipdrift.schema import TOKEN_FIELDS
+
+    if _has_tokens(df):
+        tok = {c: (df.get_column(c).cast(pl.String) if c in df.columns else pl.Series([None] * df.height, dtype=pl.String))
+               for c in TOKEN_FIELDS}
+        return pl.DataFrame({**_context(df, source), **tok}).with_columns(
+            pl.col("birth_year_token").alias("birth_year"),
+            pl.concat_str("first_name_token", "last_name_token", separator=" ").alias("full_name_token"))
     names = {c: df.get_column(c).map_elements(_fold, return_dtype=pl.String) if c in df.columns
              else pl.Series(c, [None] * df.height, pl.String) for c in ("first_name", "last_name")}
     birth = df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * df.height, dtype=pl.String)
     day, year = birth_parts(birth)
-    gender = (df.get_column("gender").cast(pl.String).str.to_lowercase().str.slice(0, 1) if "gender" in df.columns
-              else pl.Series([None] * df.height, dtype=pl.String))
-    place = (df.get_column("jurisdiction").cast(pl.String) if "jurisdiction" in df.columns
-             else pl.Series([None] * df.height, dtype=pl.String))
-    # an agency's own person id holds within its table (never across): records it joins are one person
-    own = (pl.lit(source + ":") + df.get_column("person_id").cast(pl.String) if "person_id" in df.columns
-           else pl.Series([None] * df.height, dtype=pl.String))
-    full = pl.concat_str([names["first_name"], names["last_name"]], separator=" ")
-    # when the record happened: one person's arrest, filing and outcome fall months apart
-    when = next((c for c in EVENT_DATES if c in df.columns), None)
-    event = (df.get_column(when).cast(pl.String) if when else pl.Series([None] * df.height, dtype=pl.String))
-    return pl.DataFrame({"unique_id": [f"{source}:{i}" for i in range(df.height)],
-                         "source_dataset": [source] * df.height, "jurisdiction": place,
-                         "first_name": names["first_name"], "last_name": names["last_name"],
-                         "full_name": pl.select(full).to_series(), "agency_person": pl.select(own).to_series(),
-                         "event_date": event,
-                         "birth_date": day, "birth_year": year, "gender": gender})
+    full = pl.select(pl.concat_str([names["first_name"], names["last_name"]], separator=" ")).to_series()
+    return pl.DataFrame({**_context(df, source), "first_name": names["first_name"], "last_name": names["last_name"],
+                         "full_name": full, "birth_date": day, "birth_year": year})
 
 
 def birth_comparison() -> Any:
@@ -124,6 +139,54 @@ def agency_comparison() -> Any:
         cll.ElseLevel()])
 
 
+def token_settings() -> dict[str, Any]:
+    """The model for pseudonymised tables: tokens can only be equal or not, so near matches
+    come from the variant tokens (prefix, Soundex, unordered day and month)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    def eq(a: str, b: str | None = None) -> str:
+        return f"{a}_l = {b or a}_r"
+
+    fn, ln = "first_name_token", "last_name_token"
+    names = cl.CustomComparison(output_column_name="name", comparison_levels=[
+        cll.CustomLevel(f"({fn}_l is null or {fn}_r is null) and ({ln}_l is null or {ln}_r is null)")
+        .configure(is_null_level=True),
+        cll.ExactMatchLevel("full_name_token", term_frequency_adjustments=True),  # both names, rarer ones weigh more
+        cll.CustomLevel(f"{eq(fn, ln)} and {eq(ln, fn)}", "names swapped"),
+        cll.CustomLevel(f"{eq(ln)} and ({eq('first_name_prefix_token')} or {eq('first_name_sound_token')})",
+                        "last name, first name close"),
+        cll.CustomLevel(f"{eq(fn)} and {eq('last_name_sound_token')}", "first name, last name sounds alike"),
+        cll.CustomLevel(f"{eq('first_name_sound_token')} and {eq('last_name_sound_token')}", "both sound alike"),
+        cll.CustomLevel(f"{eq(ln)} or {eq(fn)}", "one name"),
+        cll.ElseLevel()])
+    birth = cl.CustomComparison(output_column_name="birth", comparison_levels=[
+        cll.CustomLevel("birth_year_token_l is null or birth_year_token_r is null").configure(is_null_level=True),
+        cll.CustomLevel(eq("birth_date_token"), "same birth date"),
+        cll.CustomLevel(eq("birth_pair_token"), "day and month transposed"),
+        cll.CustomLevel(eq("birth_year_token"), "same birth year"),
+        cll.ElseLevel()])
+    creator = SettingsCreator(
+        link_type="link_and_dedupe",
+        comparisons=[names, birth, cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction"), _event_comparison(),
+                     agency_comparison()],
+        blocking_rules_to_generate_predictions=[
+            block_on("agency_person"), block_on("birth_date_token"), block_on(ln, "birth_year_token"),
+            block_on(fn, ln), block_on(fn, "birth_year_token"), block_on("birth_pair_token"),
+            block_on("first_name_sound_token", "last_name_sound_token", "birth_year_token"),
+            f"l.{fn} = r.{ln} and l.{ln} = r.{fn}"],
+        retain_intermediate_calculation_columns=True)
+    return creator.get_settings("duckdb").as_dict()
+
+
+def _event_comparison() -> Any:
+    import splink.comparison_library as cl
+
+    return cl.AbsoluteDateDifferenceAtThresholds("event_date", input_is_string=True,
+                                                 metrics=["month", "month", "month"], thresholds=[6, 24, 60])
+
+
 def default_settings() -> dict[str, Any]:
     """The model's settings as plain data (what `linkage_model.json` holds before training)."""
     import splink.comparison_library as cl
@@ -134,9 +197,7 @@ def default_settings() -> dict[str, Any]:
         comparisons=[cl.ForenameSurnameComparison("first_name", "last_name",
                                                   forename_surname_concat_col_name="full_name"),
                      birth_comparison(), cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction"),
-                     cl.AbsoluteDateDifferenceAtThresholds("event_date", input_is_string=True,
-                                                           metrics=["month", "month", "month"], thresholds=[6, 24, 60]),
-                     agency_comparison()],
+                     _event_comparison(), agency_comparison()],
         blocking_rules_to_generate_predictions=[
             block_on("agency_person"), block_on("birth_date"), block_on("last_name", "birth_year"),
             block_on("first_name", "last_name"), block_on("first_name", "birth_year"),
@@ -163,14 +224,15 @@ class Resolution:
                 .sort("match_probability", "record_l", "record_r"))
 
 
-def _train(linker: Any) -> None:
+def _train(linker: Any, tokens: bool = False) -> None:
     """Unsupervised training: lambda from near-certain rules, u by random sampling, m by EM."""
     from splink import block_on
 
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "birth_date")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    for rule in (block_on("birth_date"), block_on("first_name", "last_name")):
+    fn, ln, day = ("first_name_token", "last_name_token", "birth_date_token") if tokens else \
+        ("first_name", "last_name", "birth_date")
+    linker.training.estimate_probability_two_random_records_match([block_on(fn, ln, day)], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7 if tokens else 2e6, seed=1)
+    for rule in (block_on(day), block_on(fn, ln)):
         linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
 
 
@@ -199,7 +261,8 @@ def _check_fields(inputs: dict[str, pl.DataFrame]) -> None:
     """Stop with one message when no table has names or birth dates to compare."""
     from tipdrift.errors import ParameterError
 
-    have = {k: [c for c in ("first_name", "last_name", "birth_year") if df.get_column(c).is_not_null().any()]
+    fields = ("first_name", "last_name", "birth_year", "first_name_token", "last_name_token")
+    have = {k: [c for c in fields if c in df.columns and df.get_column(c).is_not_null().any()]
             for k, df in inputs.items()}
     if any(not v for v in have.values()):
         empty = ", ".join(k for k, v in have.items() if not v)
@@ -222,9 +285,10 @@ def resolve_persons(tables: dict[str, pl.DataFrame], threshold: float = DEFAULT_
     settings = read_model(model)
     db = DuckDBAPI()
     frames = [db.register(inputs[k].to_arrow(), table_name=f"tipdrift_{k}") for k in inputs]
-    linker = Linker(frames, settings or default_settings(), log_level=logging.WARNING)
+    tokens = all(_has_tokens(df) for df in tables.values())
+    linker = Linker(frames, settings or (token_settings() if tokens else default_settings()), log_level=logging.WARNING)
     if settings is None:
-        _train(linker)
+        _train(linker, tokens)
     scored = linker.inference.predict(threshold_match_probability=min(REVIEW_BAND[0], threshold, 0.01))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(scored, threshold)
     cl = pl.from_arrow(clusters.as_duckdbpyrelation().select("unique_id", "cluster_id").arrow())

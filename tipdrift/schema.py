@@ -44,12 +44,17 @@ class TableSpec:
 # They are carried as text and never reject a row (a birth date is not an event of the
 # record, and a rejected row's value would show it): tipdrift.resolve reads what it can.
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
+# The same fields pseudonymised (tipdrift.pseudonymise): keyed hashes of names, name variants
+# and birth dates, so agencies can be linked without any name leaving its owner.
+TOKEN_FIELDS = ("first_name_token", "last_name_token", "first_name_prefix_token", "last_name_prefix_token",
+                "first_name_sound_token", "last_name_sound_token", "birth_date_token", "birth_pair_token",
+                "birth_year_token")
 
 ARRESTS = TableSpec(
     kind="arrests",
     id_column="arrest_id",
     required=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
-    optional=("agency", *PERSON_FIELDS),
+    optional=("agency", *PERSON_FIELDS, *TOKEN_FIELDS),
     dates=("arrest_date",),
     not_null=("arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
@@ -59,7 +64,7 @@ PROSECUTIONS = TableSpec(
     kind="prosecutions",
     id_column="prosecution_id",
     required=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
-    optional=("arrest_id", "case_id", *PERSON_FIELDS),  # case_id: the court case; co-defendants share it
+    optional=("arrest_id", "case_id", *PERSON_FIELDS, *TOKEN_FIELDS),  # case_id: the court case; co-defendants share it
     dates=("filing_date",),
     not_null=("prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"),
     vocab={"case_type": CASE_TYPES},
@@ -69,7 +74,7 @@ DISPOSITIONS = TableSpec(
     kind="dispositions",
     id_column="disposition_id",
     required=("disposition_id", "person_id", "disposition_date", "outcome"),
-    optional=("prosecution_id", "sentence_months", *PERSON_FIELDS),
+    optional=("prosecution_id", "sentence_months", *PERSON_FIELDS, *TOKEN_FIELDS),
     dates=("disposition_date",),
     maxima={"sentence_months": 1200.0},  # 100 years: longer is a code (life, death), not months
     not_null=("disposition_id", "person_id", "disposition_date", "outcome"),
