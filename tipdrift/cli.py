@@ -338,9 +338,14 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tipdrift.testing.evaluate import evaluate_world
+    from tipdrift.testing.evaluate import evaluate_probabilistic, evaluate_world
 
-    result = evaluate_world(seed=args.seed, scale=args.scale, margin=args.margin)
+    if args.match == "probabilistic":
+        result = evaluate_probabilistic(seed=args.seed, scale=args.scale, tokens=args.tokens)
+    elif args.tokens:
+        raise ParameterError("--tokens needs --match probabilistic")
+    else:
+        result = evaluate_world(seed=args.seed, scale=args.scale, margin=args.margin)
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
@@ -609,6 +614,10 @@ def _add_evaluate_report_demo(sub: Any) -> None:
     ev.add_argument("--seed", type=int, default=2024)
     ev.add_argument("--scale", type=float, default=10.0, help="world size (1 = 24 organisations, 20,000 arrests)")
     ev.add_argument("--margin", type=int, default=3, help="detection margin in months (default 3)")
+    ev.add_argument("--match", choices=("key", "probabilistic"), default="key",
+                    help="probabilistic: the tables re-issued by three agencies with no shared person id and noisy "
+                         "names; persons resolved, links and attrition scored (drift is not re-scored)")
+    ev.add_argument("--tokens", action="store_true", help="with --match probabilistic: resolve on pseudonymised tokens")
     ev.add_argument("--out", default=None, help="also write the figures to this JSON file")
     ev.set_defaults(func=cmd_evaluate)
     rp = sub.add_parser("report", help="run a report notebook with papermill and render offline HTML")

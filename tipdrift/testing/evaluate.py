@@ -257,3 +257,35 @@ def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> di
     out["attrition"] = evaluate_attrition(traj, truth)
     out.update(evaluate_drift(tables, truth, margin))
     return out
+
+
+def evaluate_probabilistic(seed: int = 2024, scale: float = 1.0, tokens: bool = False,
+                           threshold: float | None = None, noise_seed: int = 5) -> dict[str, Any]:
+    """Generate a world, re-issue its tables as three agencies' files that share no person
+    id (`tipdrift.testing.persons`), resolve persons (from names, or from pseudonymised
+    tokens) and score the links and the 24-month attrition against the truth."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from tipdrift.link import link_trajectories
+    from tipdrift.load import load_table
+    from tipdrift.pseudonymise import pseudonymise
+    from tipdrift.resolve import DEFAULT_THRESHOLD, resolve_persons
+    from tipdrift.testing.persons import PersonNoise, write_noisy_world
+    from tipdrift.testing.synth import SynthConfig, generate
+
+    tables, truth = generate(SynthConfig(seed=seed, scale=scale))
+    kinds = ("arrests", "prosecutions", "dispositions")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in kinds:
+            tables[k].write_parquet(Path(tmp) / f"{k}.parquet")
+        (Path(tmp) / "truth.json").write_text(json.dumps(truth, default=str))
+        world = write_noisy_world(tmp, Path(tmp) / "agencies", seed=noise_seed)
+        frames = {k: load_table(k, world / f"{k}.csv", as_of=str(truth["as_of"])).accepted for k in kinds}
+    if tokens:
+        frames = {k: pseudonymise(df, b"evaluation-key-0123456789abcdef") for k, df in frames.items()}
+    res = resolve_persons(frames, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    traj = link_trajectories(*(frames[k].with_columns(res.keys[k]) for k in kinds)).trajectories
+    return {"seed": seed, "scale": scale, "match": "probabilistic", "tokens": tokens, "noise": PersonNoise().__dict__,
+            "persons": res.summary, "linkage": evaluate_linkage(traj, truth), "attrition": evaluate_attrition(traj, truth)}
