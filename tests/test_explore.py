@@ -319,3 +319,18 @@ def test_all_cohorts_withhold_a_sibling_of_a_lone_small_cohort() -> None:
     out = _withhold_sibling_cohort(t, 5)
     assert out.row(0) == ("arrest", "2010", "s", "s", "s") and out.row(2) == t.row(2)
     assert _withhold_sibling_cohort(t.with_columns(pl.lit("9").alias("entries")), 5).equals(t.with_columns(pl.lit("9").alias("entries")))
+
+
+def test_returning_to_a_selection_redraws_it_as_it_was(trajectories: pl.DataFrame) -> None:
+    """Back to an earlier cohort, the explorer shows exactly the outputs it drew for it
+    (from its cache), and another cohort still gets its own. Catches a cache keyed on the
+    wrong thing (every selection showing the first one's figures)."""
+    from tipdrift.explore import _TrajectoryWidget
+
+    tw = _TrajectoryWidget(TrajectoryExplorer(trajectories))
+    tw.controls["cohort"].value = 2015
+    first = json.dumps(tw.slots.bundles)
+    tw.controls["cohort"].value = 2016
+    assert json.dumps(tw.slots.bundles) != first and "arrest cohort 2016" in tw.slots.bundles[0]["text/html"]
+    tw.controls["cohort"].value = 2015
+    assert json.dumps(tw.slots.bundles) == first

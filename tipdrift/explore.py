@@ -300,15 +300,26 @@ class _TrajectoryWidget:
         self.box.add_class("tipdrift-trajectory-explorer")
         display(self.box)
         self.slots = Slots(5)
+        self.cache: dict[TrajectoryFilter, list[dict[str, Any]]] = {}
         self.update()
 
     def filter(self) -> TrajectoryFilter:
         return TrajectoryFilter(**{k: c.value for k, c in self.controls.items()})
 
     def update(self) -> None:
+        start = time.perf_counter()
+        if self.filter() in self.cache:  # a selection seen before: its outputs as they were
+            for i, bundle in enumerate(self.cache[self.filter()]):
+                self.slots.set(i, bundle)
+        else:
+            self._draw()
+            self.cache[self.filter()] = list(self.slots.bundles)
+        self.ex.last_update_ms = (time.perf_counter() - start) * 1000
+        self.status.value = _status(self.ex.last_update_ms)
+
+    def _draw(self) -> None:
         from tipdrift.pages import table_html
 
-        start = time.perf_counter()
         fig = self.ex.figures(self.filter())
         self.slots.html(0, f"<h4 class='tipdrift-selection'>{fig.filter.label()}</h4>" + table_html(fig.flow)
                         + table_html(fig.attrition()))
@@ -324,8 +335,6 @@ class _TrajectoryWidget:
                                    f"{self.ex.small_cell} people fully observed in this selection.</p>")
             else:
                 self.slots.chart(i, chart)
-        self.ex.last_update_ms = (time.perf_counter() - start) * 1000
-        self.status.value = _status(self.ex.last_update_ms)
 
     def export(self) -> None:
         path = self.ex.export(self.path.value, self.filter())
@@ -520,13 +529,30 @@ class _ShiftWidget:
         self.box.add_class("tipdrift-shift-explorer")
         display(self.box)
         self.slots = Slots(4)
+        self.cache: dict[tuple[str, float, int], list[dict[str, Any]]] = {}
         self.update(new_unit=True)
 
     def update(self, new_unit: bool = False) -> None:
+        start = time.perf_counter()
+        u, key = self.unit.value, (self.unit.value, self.factor.value, self.min_size.value)
+        if key in self.cache:  # a setting seen before: its outputs as they were
+            for i, bundle in enumerate(self.cache[key]):
+                self.slots.set(i, bundle)
+        else:
+            self._draw(u)
+            self.cache[key] = list(self.slots.bundles[:3])
+        if new_unit:
+            v = self.ex.view(u)
+            self.shift.options = [(f"{s.kind} {period_label(s.period, self.ex.run.params.freq)}", i)
+                                  for i, s in enumerate(v.shifts)]
+            self.shift.value = 0 if v.shifts else None  # the first shift's detail
+            self.show_detail()
+        self.ex.last_update_ms = (time.perf_counter() - start) * 1000
+        self.status.value = _status(self.ex.last_update_ms)
+
+    def _draw(self, u: str) -> None:
         from tipdrift.pages import table_html
 
-        start = time.perf_counter()
-        u = self.unit.value
         st = self.ex.settings(u, self.factor.value, self.min_size.value)
         v = self.ex.view(u)
         charts = self.ex.charts(u, st)
@@ -539,13 +565,6 @@ class _ShiftWidget:
                 f"{len(st.proposed)} change(s) (dashed; proposals only, not tested). Reported shifts:")
         self.slots.html(2, f"<p class='tipdrift-settings'>{note}</p>" + table_html(st.persists) + table_html(st.grid)
                         if st.grid.height else f"<p>not tested: {v.series_status} ({v.series_reason})</p>")
-        if new_unit:
-            self.shift.options = [(f"{s.kind} {period_label(s.period, self.ex.run.params.freq)}", i)
-                                  for i, s in enumerate(v.shifts)]
-            self.shift.value = 0 if v.shifts else None  # the first shift's detail
-            self.show_detail()
-        self.ex.last_update_ms = (time.perf_counter() - start) * 1000
-        self.status.value = _status(self.ex.last_update_ms)
 
     def show_detail(self) -> None:
         from tipdrift.pages import table_html
