@@ -58,8 +58,10 @@ def test_link_command_resolves_persons_writes_the_model_and_reuses_it(noisy: Pat
     """`tipdrift link --match probabilistic` on tables with no shared person id: exit 0,
     most prosecutions linked to an arrest, trajectories keyed by resolved persons (no
     agency id, no name), the model and the review queue written; `--model` with that model
-    gives the same trajectories. Catches a link that ignores the flag (0 links), leaks
-    names into outputs, or a saved model that cannot be reused."""
+    gives the same trajectories. Each window link carries the probability of its own pair.
+    Catches a link that ignores the flag (0 links), leaks names into outputs, a saved model
+    that cannot be reused, or probabilities attached to the wrong pairs (most would be null
+    or low)."""
     from tipdrift.cli import main
 
     args = ["link", "--arrests", str(noisy / "arrests.csv"), "--prosecutions", str(noisy / "prosecutions.csv"),
@@ -70,6 +72,11 @@ def test_link_command_resolves_persons_writes_the_model_and_reuses_it(noisy: Pat
     assert summary["persons"]["threshold"] == 0.3 and summary["persons"]["persons"] < summary["persons"]["records"]
     traj = pl.read_parquet(tmp_path / "a" / "trajectories.parquet")
     assert traj.get_column("person_id").str.starts_with("R:").all()
+    # each window link carries its pair's match probability; unlinked steps carry none
+    window = traj.filter(pl.col("prosecution_link") == "person_window").get_column("prosecution_link_probability")
+    assert window.is_not_null().mean() > 0.95 and window.drop_nulls().median() > 0.9
+    assert traj.filter(pl.col("prosecution_link") == "none").get_column("prosecution_link_probability").null_count() \
+        == traj.filter(pl.col("prosecution_link") == "none").height
     arrests = pl.read_csv(noisy / "arrests.csv", infer_schema=False)
     names = {n.lower() for n in arrests.get_column("last_name").head(300).to_list()} - {"unknown", "doe"}
     births = set(arrests.get_column("birth_date").drop_nulls().head(300).to_list()) - {""}

@@ -197,6 +197,11 @@ def _print_link_summary(summary: dict) -> None:
         print(f"persons resolved from names and birth dates: {p['records']} records -> {p['persons']} persons at "
               f"match probability >= {p['threshold']:g} ({p['pairs_scored']} pairs scored; {p['review_pairs']} "
               "borderline pairs in review_links.csv)")
+        low = p.get("window_links_below_threshold", {})
+        if any(low.values()):
+            print(f"window links whose own records scored below {p['threshold']:g} (joined through other records of "
+                  f"the person; match probability in trajectories.parquet): "
+                  + ", ".join(f"{k} {v}" for k, v in low.items()))
 
 
 def attrition_step(traj: pl.DataFrame, tparams: TrajectoryParams, as_of: dt.date | None, out: str | Path) -> None:

@@ -495,8 +495,17 @@ def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
                             window_months, disposition_window_months)
     res.resolution = resolution
     if resolution is not None:
+        from tipdrift.resolve import link_probabilities
+
+        res.trajectories = link_probabilities(res.trajectories, resolution.pairs)
+        p = {s: res.trajectories.get_column(f"{s}_link_probability") for s in ("prosecution", "disposition")}
         res.summary["persons"] = {"method": "probabilistic (Splink, Fellegi-Sunter with EM)", **resolution.summary,
-                                  "review_pairs": resolution.review().height}
+                                  "review_pairs": resolution.review().height,
+                                  "window_links_scored_directly": {s: int(v.is_not_null().sum()) for s, v in p.items()},
+                                  # linked although their own pair scored below the threshold: joined through
+                                  # other records of the person (worth a look)
+                                  "window_links_below_threshold": {s: int((v < resolution.threshold).sum())
+                                                                   for s, v in p.items()}}
     link_rej = res.rejected.with_columns(pl.lit(loads["dispositions"].source).alias("source"))
     res.rejected = pl.concat([*(l.rejected for l in loads.values()), link_rej])
     sources = {}

@@ -341,3 +341,22 @@ def _pairs(scored: pl.DataFrame, records: pl.DataFrame, tops: dict[str, int]) ->
         records.rename({"unique_id": "unique_id_r", "record": "record_r"}), on="unique_id_r", how="left")
     return out.select("record_l", "record_r", "unique_id_l", "unique_id_r", "match_probability",
                       *[c.removeprefix("gamma_") for c in gammas])
+
+
+def link_probabilities(trajectories: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The trajectories with the match probability behind each window link:
+    `prosecution_link_probability` (arrest and filing records) and
+    `disposition_link_probability` (filing and outcome records), as the model scored the
+    two records. Null for key links, unlinked steps, and pairs joined only through other
+    records of the person (never scored together: a chain, not a direct match)."""
+    both = pl.concat([pairs.select(pl.col("record_l").alias("a"), pl.col("record_r").alias("b"), "match_probability"),
+                      pairs.select(pl.col("record_r").alias("a"), pl.col("record_l").alias("b"), "match_probability")])
+    out = trajectories
+    for step, left, right, lt, rt in (("prosecution", "arrest_id", "prosecution_id", "arrests", "prosecutions"),
+                                      ("disposition", "prosecution_id", "disposition_id", "prosecutions", "dispositions")):
+        window = pl.col(f"{step}_link") == "person_window"
+        keyed = out.with_columns(pl.when(window).then(pl.lit(f"{lt}:") + pl.col(left)).alias("__a"),
+                                 pl.when(window).then(pl.lit(f"{rt}:") + pl.col(right)).alias("__b"))
+        out = keyed.join(both.rename({"a": "__a", "b": "__b", "match_probability": f"{step}_link_probability"}),
+                         on=["__a", "__b"], how="left", maintain_order="left").drop("__a", "__b")
+    return out
