@@ -121,6 +121,10 @@ def test_birth_dates_never_reject_a_row_and_odd_ones_are_unread() -> None:
     day, year = birth_parts(pl.Series(["1985-03-12", "12/03/1985", "1985-13-40", "1900-01-01", "1979", "", None]))
     assert day.to_list() == ["1985-03-12", None, None, None, None, None, None]
     assert year.to_list() == ["1985", None, "1985", None, "1979", None, None]
+    import datetime as dt
+
+    cells = pl.Series([dt.datetime(1985, 3, 12), None])  # Excel date cells arrive as datetimes
+    assert birth_parts(cells)[0].to_list() == ["1985-03-12", None]
 
 
 def test_soundex_and_tokens_match_across_agencies_only_with_the_key() -> None:

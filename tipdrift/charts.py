@@ -427,22 +427,17 @@ def vega_spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
     return {**spec, "$schema": "https://vega.github.io/schema/vega/v5.json"}
 
 
-def show(chart: alt.TopLevelMixin, report: bool = False, static: bool = True) -> None:
+def show(chart: alt.TopLevelMixin, report: bool = False) -> None:
     """Display a chart in a notebook (works in loops too). In JupyterLab it is drawn live by
     the lab's own bundled Vega renderer (tooltips, zoom along time; nothing fetched), with
     a static SVG for other front ends. `report=True` (the report notebooks) outputs the
     static SVG with its spec as HTML (`chart_html`), which the report page brings to life
     with its folder's Vega bundle: JupyterLab prefers HTML over Vega, and nbconvert knows
-    only HTML and SVG, so the two uses need the two bundles. `static=False` leaves the SVG
-    out (the explorers, which redraw on every widget change, draw in JupyterLab only)."""
+    only HTML and SVG, so the two uses need the two bundles."""
     from IPython.display import display
 
     if report:
         display({"text/html": chart_html(chart)}, raw=True)
     else:
-        spec = chart.to_dict(validate=static)  # the explorers' charts are the validated ones of reports
-        bundle = {"application/vnd.vega.v5+json": vega_spec(spec)}
-        if static:
-            bundle["image/svg+xml"] = to_svg(spec)
-        display(bundle, raw=True)
-
+        spec = chart.to_dict()
+        display({"application/vnd.vega.v5+json": vega_spec(spec), "image/svg+xml": to_svg(spec)}, raw=True)

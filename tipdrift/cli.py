@@ -197,6 +197,9 @@ def _print_link_summary(summary: dict) -> None:
         print(f"persons resolved from names and birth dates: {p['records']} records -> {p['persons']} persons at "
               f"match probability >= {p['threshold']:g} ({p['pairs_scored']} pairs scored; {p['review_pairs']} "
               "borderline pairs in review_links.csv)")
+        if p.get("birth_dates_unread"):
+            print(f"birth dates not read (blank, another format, or 1900/1901-01-01): {p['birth_dates_unread']} records "
+                  "compared without one")
         low = p.get("window_links_below_threshold", {})
         if any(low.values()):
             print(f"window links whose own records scored below {p['threshold']:g} (joined through other records of "

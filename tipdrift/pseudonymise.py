@@ -50,33 +50,35 @@ def read_key(path: str | Path) -> bytes:
     return key
 
 
-def _token(key: bytes, purpose: str) -> callable:
-    def tok(value: str | None) -> str | None:
-        if value is None:
-            return None
-        return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
-    return tok
+def _tokens(values: pl.Series, key: bytes, purpose: str) -> pl.Series:
+    """HMAC-SHA256 (first 128 bits, hex) of each value for one purpose, once per distinct value."""
+    text = values.cast(pl.String)
+    digest = {v: hmac.new(key, f"{purpose}:{v}".encode(), hashlib.sha256).hexdigest()[:32]
+              for v in text.drop_nulls().unique().to_list()}
+    return text.replace_strict(digest, default=None, return_dtype=pl.String)
 
 
 def tokens(df: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """The token columns of a table with person fields (first_name, last_name, birth_date)."""
-    from tipdrift.resolve import _fold, birth_parts
+    from tipdrift.resolve import birth_parts, fold_names
 
     n = df.height
-    names = {c: [(_fold(v) if v is not None else None) for v in (df.get_column(c).cast(pl.String).to_list()
-                                                                  if c in df.columns else [None] * n)]
+    names = {c: fold_names(df.get_column(c) if c in df.columns else pl.Series([None] * n, dtype=pl.String))
              for c in ("first_name", "last_name")}
     day, year = birth_parts(df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * n))
-    pair = [None if d is None else d[:4] + "-" + "-".join(sorted((d[5:7], d[8:10]))) for d in day.to_list()]
+    mm, dd = day.str.slice(5, 2), day.str.slice(8, 2)  # the day and month unordered: a transposition meets
+    pair = pl.select(day.str.slice(0, 5) + pl.when(mm <= dd).then(mm + "-" + dd).otherwise(dd + "-" + mm)).to_series()
     out = {}
-    for c in ("first_name", "last_name"):
-        out[f"{c}_token"] = [_token(key, c[0] + "n")(v) for v in names[c]]
-        out[f"{c}_prefix_token"] = [_token(key, "prefix")(v[:3] if v else None) for v in names[c]]
-        out[f"{c}_sound_token"] = [_token(key, "sound")(soundex(v) if v else None) for v in names[c]]
-    out["birth_date_token"] = [_token(key, "day")(v) for v in day.to_list()]
-    out["birth_pair_token"] = [_token(key, "pair")(v) for v in pair]
-    out["birth_year_token"] = [_token(key, "year")(v) for v in year.to_list()]
-    return pl.DataFrame(out, schema={c: pl.String for c in TOKEN_FIELDS})
+    for c, v in names.items():
+        sound = pl.Series([soundex(x) if x else None for x in v.unique().to_list()])
+        codes = dict(zip(v.unique().to_list(), sound.to_list()))
+        out[f"{c}_token"] = _tokens(v, key, c[0] + "n")
+        out[f"{c}_prefix_token"] = _tokens(v.str.slice(0, 3), key, "prefix")
+        out[f"{c}_sound_token"] = _tokens(v.replace_strict(codes, default=None, return_dtype=pl.String), key, "sound")
+    out["birth_date_token"] = _tokens(day, key, "day")
+    out["birth_pair_token"] = _tokens(pair, key, "pair")
+    out["birth_year_token"] = _tokens(year, key, "year")
+    return pl.DataFrame(out).select(TOKEN_FIELDS)
 
 
 def pseudonymise(df: pl.DataFrame, key: bytes) -> pl.DataFrame:

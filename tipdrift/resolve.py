@@ -52,10 +52,19 @@ def _fold(text: str | None) -> str | None:
     return None if not out or out in PLACEHOLDER_NAMES else out
 
 
+def fold_names(names: pl.Series) -> pl.Series:
+    """`_fold` of every name, computed once per distinct spelling (names repeat a lot)."""
+    text = names.cast(pl.String)
+    folded = {v: _fold(v) for v in text.drop_nulls().unique().to_list()}
+    return text.replace_strict(folded, default=None, return_dtype=pl.String)
+
+
 def birth_parts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(ISO day or null, year or null) from birth dates as text: YYYY-MM-DD, YYYY-MM or YYYY
     (a Date column is read as YYYY-MM-DD). Anything else, and placeholder dates (1 January
     1900 or 1901), give nulls: unread, not rejected."""
+    if values.dtype in (pl.Date, pl.Datetime) or isinstance(values.dtype, pl.Datetime):  # Parquet, Excel cells
+        values = values.cast(pl.Date)
     text = values.cast(pl.String).str.strip_chars()
     day = text.str.extract(r"^(\d{4}-\d{2}-\d{2})$").str.to_date(strict=False).cast(pl.String)
     year = text.str.extract(r"^(\d{4})(?:-\d{2}(?:-\d{2})?)?$").cast(pl.Int32, strict=False)
@@ -96,8 +105,8 @@ def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
         return pl.DataFrame({**_context(df, source), **tok}).with_columns(
             pl.col("birth_year_token").alias("birth_year"),
             pl.concat_str("first_name_token", "last_name_token", separator=" ").alias("full_name_token"))
-    names = {c: df.get_column(c).map_elements(_fold, return_dtype=pl.String) if c in df.columns
-             else pl.Series(c, [None] * df.height, pl.String) for c in ("first_name", "last_name")}
+    names = {c: fold_names(df.get_column(c)) if c in df.columns else pl.Series(c, [None] * df.height, pl.String)
+             for c in ("first_name", "last_name")}
     birth = df.get_column("birth_date") if "birth_date" in df.columns else pl.Series([None] * df.height, dtype=pl.String)
     day, year = birth_parts(birth)
     full = pl.select(pl.concat_str([names["first_name"], names["last_name"]], separator=" ")).to_series()
