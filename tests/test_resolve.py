@@ -24,7 +24,33 @@ def test_names_are_folded_and_placeholders_are_no_name() -> None:
 def noisy(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tipdrift.testing.persons import write_noisy_world
 
-    return write_noisy_world(synth_dir, tmp_path_factory.mktemp("noisy"), seed=3)
+    return write_noisy_world(synth_dir, tmp_path_factory.mktemp("noisy"), seed=3, references=False)
+
+
+@pytest.fixture(scope="module")
+def referenced(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same agencies, but filings keep the arrest ids and outcomes the filing ids that
+    the generator gave them (as court and prosecution files usually do)."""
+    from tipdrift.testing.persons import write_noisy_world
+
+    return write_noisy_world(synth_dir, tmp_path_factory.mktemp("referenced"), seed=3)
+
+
+def _scores(world: Path, tokens: bool = False) -> tuple[dict, dict, dict]:
+    """(linkage, attrition, resolution summary) of `world` resolved at the defaults."""
+    from tipdrift.link import link_trajectories
+    from tipdrift.load import load_table
+    from tipdrift.pseudonymise import pseudonymise
+    from tipdrift.testing.evaluate import evaluate_attrition, evaluate_linkage
+
+    tables = {k: load_table(k, world / f"{k}.csv", as_of="2024-12-31").accepted
+              for k in ("arrests", "prosecutions", "dispositions")}
+    if tokens:
+        tables = {k: pseudonymise(df, b"test-key-0123456789abcdef") for k, df in tables.items()}
+    truth = json.loads((world / "truth.json").read_text())
+    res = resolve_persons(tables)
+    traj = link_trajectories(*(tables[k].with_columns(res.keys[k]) for k in tables)).trajectories
+    return evaluate_linkage(traj, truth), evaluate_attrition(traj, truth), res.summary
 
 
 def test_resolved_persons_link_agency_tables_that_share_no_id(noisy: Path, synth_dir: Path) -> None:
@@ -52,6 +78,46 @@ def test_resolved_persons_link_agency_tables_that_share_no_id(noisy: Path, synth
     assert set(review.columns) >= {"unique_id_l", "unique_id_r", "match_probability"}
     assert not {"first_name", "last_name", "birth_date"} & set(review.columns)
     assert set(review.get_column("birth").unique()) <= {"exact", "close", "differ", "missing"}
+
+
+@pytest.mark.parametrize("tokens", [False, True], ids=["names", "tokens"])
+def test_issue_targets_hold_where_the_sources_keep_their_references(referenced: Path, tokens: bool) -> None:
+    """Issue 12's targets on the noisy world whose filings and outcomes keep the references
+    the generator gave them: precision and recall of both link types >= 0.97 from names
+    (>= 0.95 from pseudonymised tokens) and the 24-month attrition of every fully observed
+    cohort within 2 points. Catches a resolution that ignores the references (persons split
+    between a referenced filing and its arrest), a token model that loses near matches, or
+    clustering that glues relatives (precision falls)."""
+    linkage, attrition, summary = _scores(referenced, tokens)
+    floor = 0.95 if tokens else 0.97
+    for name, v in linkage.items():
+        assert v["precision"] >= floor and v["recall"] >= floor, (name, v)
+    assert attrition["max_abs_error"] <= 0.02, attrition
+    assert summary["reference_links"] > 1000
+
+
+def test_codefendants_of_one_case_are_never_one_person(referenced: Path, synth_dir: Path) -> None:
+    """Filings of one case_id under different agency ids are different persons: on the
+    noisy world (co-defendants are relatives, a fifth of them father and son with one first
+    name), no two true co-defendants end up with one resolved key, and the summary counts
+    the merges refused. Without the case_id column the same model merges some of them, so
+    the rule, not luck, keeps them apart. Catches a clustering that ignores case_id."""
+    from tipdrift.load import load_table
+
+    tables = {k: load_table(k, referenced / f"{k}.csv", as_of="2024-12-31").accepted
+              for k in ("arrests", "prosecutions", "dispositions")}
+    orig = pl.read_parquet(synth_dir / "prosecutions.parquet").select("prosecution_id", pl.col("person_id").alias("true"))
+
+    def merged(tabs: dict) -> tuple[int, int]:
+        res = resolve_persons(tabs)
+        p = tables["prosecutions"].with_columns(res.keys["prosecutions"].alias("rk")).join(orig, on="prosecution_id")
+        pairs = p.join(p, on="case_id").filter((pl.col("true") != pl.col("true_right")) & (pl.col("rk") == pl.col("rk_right")))
+        return pairs.height // 2, res.summary["codefendant_merges_refused"]
+
+    with_rule, refused = merged(tables)
+    assert with_rule == 0 and refused > 0
+    without, _ = merged({**tables, "prosecutions": tables["prosecutions"].drop("case_id")})
+    assert without > 0
 
 
 def test_link_command_resolves_persons_writes_the_model_and_reuses_it(noisy: Path, tmp_path: Path) -> None:
@@ -89,8 +155,8 @@ def test_link_command_resolves_persons_writes_the_model_and_reuses_it(noisy: Pat
 
 def test_bad_flags_models_and_missing_person_fields_are_usage_errors(noisy: Path, tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture) -> None:
-    """Exit 2 with one message each: --match-threshold or --model with key matching (flags
-    silently ignored otherwise), a --model file that is not a linkage model (a traceback
+    """Exit 2 with one message each: --match-threshold, --backend or --model with key
+    matching (flags silently ignored otherwise), a --model file that is not a linkage model (a traceback
     otherwise), and --match probabilistic on tables without person fields (Splink's EM
     error otherwise)."""
     from tipdrift.cli import main
@@ -98,6 +164,7 @@ def test_bad_flags_models_and_missing_person_fields_are_usage_errors(noisy: Path
     base = ["link", "--arrests", str(noisy / "arrests.csv"), "--prosecutions", str(noisy / "prosecutions.csv"),
             "--dispositions", str(noisy / "dispositions.csv"), "--as-of", "2024-12-31", "--out", str(tmp_path / "o")]
     assert main([*base, "--match-threshold", "0.5"]) == 2
+    assert main([*base, "--backend", "spark"]) == 2  # a backend for key matching would be silently unused
     bad = tmp_path / "model.json"
     bad.write_text('{"link_type": "dedupe_only"}')
     assert main([*base, "--match", "probabilistic", "--model", str(bad)]) == 2
@@ -181,17 +248,74 @@ def test_agencies_linked_on_tokens_without_sharing_a_name(noisy: Path, tmp_path:
 
 def test_evaluate_scores_probabilistic_linkage_on_a_fresh_world(tmp_path: Path) -> None:
     """`tipdrift evaluate --match probabilistic` generates its own world (here small, seed
-    9), re-issues it with no shared id and scores resolved links against its truth: both
-    link types above 0.9 precision and 0.85 recall. `--tokens` alone is a usage error.
-    Catches an evaluation that scores the keyed linkage instead (recall would be ~0.98
-    with no noise to overcome) or that silently drops --tokens."""
+    9), re-issues it with no shared person id and scores resolved links against its truth:
+    with the sources' references both link types reach 0.97; with `--no-references` they
+    stay above 0.9 precision and 0.85 recall but below 0.99 recall. `--tokens` or
+    `--no-references` alone is a usage error. Catches an evaluation that scores the keyed
+    linkage instead (recall ~0.99 with no noise to overcome), a --no-references that keeps
+    the references, or flags silently dropped."""
     from tipdrift.cli import main
 
-    out = tmp_path / "eval.json"
-    assert main(["evaluate", "--match", "probabilistic", "--seed", "9", "--scale", "0.2", "--out", str(out)]) == 0
-    doc = json.loads(out.read_text())
-    assert doc["match"] == "probabilistic" and doc["persons"]["records"] > 1000
-    for name, v in doc["linkage"].items():
-        assert v["precision"] > 0.9 and v["recall"] > 0.85, (name, v)
-        assert v["recall"] < 0.99, (name, v)
+    for flags, floor in (([], 0.97), (["--no-references"], None)):
+        out = tmp_path / "eval.json"
+        assert main(["evaluate", "--match", "probabilistic", "--seed", "9", "--scale", "0.2", *flags,
+                     "--out", str(out)]) == 0
+        doc = json.loads(out.read_text())
+        assert doc["match"] == "probabilistic" and doc["persons"]["records"] > 1000
+        assert doc["references"] is (floor is not None)
+        for name, v in doc["linkage"].items():
+            if floor:
+                assert v["precision"] >= floor and v["recall"] >= floor, (name, v)
+            else:
+                assert v["precision"] > 0.9 and 0.85 < v["recall"] < 0.99, (name, v)
     assert main(["evaluate", "--tokens", "--scale", "0.2"]) == 2
+    assert main(["evaluate", "--no-references", "--scale", "0.2"]) == 2
+
+
+def test_references_tie_and_codefendants_split_clusters() -> None:
+    """`tipdrift.merge.cluster` on a hand-made graph: a reference joins two records no pair
+    links; of two co-defendants chained through a third record, the third joins the one it
+    matches best and the weaker link is refused. Catches clustering by plain connected
+    components (the chain would make the co-defendants one person) or a greedy order that
+    keeps the weaker link."""
+    from tipdrift.merge import cluster
+
+    ids = pl.Series(["a:0", "p:0", "p:1", "d:0", "a:1"])
+    pairs = pl.DataFrame({"unique_id_l": ["a:0", "p:0"], "unique_id_r": ["p:0", "p:1"],
+                          "match_probability": [0.95, 0.6]})
+    refs = pl.DataFrame({"unique_id_l": ["d:0"], "unique_id_r": ["a:1"]})
+    cases = pl.DataFrame({"unique_id": ["a:0", "p:1"], "case": ["C1", "C1"], "who": ["x", "y"]})
+    got = cluster(ids, pairs, 0.3, refs, cases)
+    assert got.labels.to_list() == [0, 0, 2, 3, 3] and got.refused == 1
+    plain = cluster(ids, pairs, 0.3, refs, cases.head(0))
+    assert plain.labels.to_list() == [0, 0, 0, 3, 3] and plain.refused == 0
+
+
+@pytest.mark.skipif(__import__("shutil").which("java") is None or __import__("importlib.util").util.find_spec("pyspark")
+                    is None, reason="the Spark backend needs Java and pyspark")
+def test_spark_backend_runs_the_same_model_to_the_same_persons(noisy: Path, tmp_path: Path) -> None:
+    """`tipdrift link --backend spark` (Spark in local mode) with a model trained on DuckDB
+    gives the same trajectories and persons as DuckDB, and the same probabilities for all
+    but a few pairs (Splink's Jaro-Winkler on Spark is a Scala function, which rounds a
+    handful of name pairs across a level: 3 of 3,827 pairs here). Catches SQL that only
+    DuckDB accepts, a model that does not carry over between engines (Splink's settings
+    hold dialect-specific SQL), or pairs read back wrongly from Spark."""
+    from tipdrift.cli import main
+
+    small = tmp_path / "small"
+    small.mkdir()
+    for k in ("arrests", "prosecutions", "dispositions"):
+        pl.read_csv(noisy / f"{k}.csv", infer_schema=False).head(1500).write_csv(small / f"{k}.csv")
+    args = ["link", *(x for k in ("arrests", "prosecutions", "dispositions") for x in (f"--{k}", str(small / f"{k}.csv"))),
+            "--as-of", "2024-12-31", "--match", "probabilistic"]
+    assert main([*args, "--out", str(tmp_path / "duck")]) == 0
+    model = str(tmp_path / "duck" / "linkage_model.json")
+    assert main([*args, "--model", model, "--backend", "spark", "--out", str(tmp_path / "spark")]) == 0
+    duck, spark = (pl.read_parquet(tmp_path / d / "trajectories.parquet") for d in ("duck", "spark"))
+    assert spark.drop(pl.selectors.ends_with("_probability")).equals(duck.drop(pl.selectors.ends_with("_probability")))
+    for c in ("prosecution_link_probability", "disposition_link_probability"):
+        both = pl.DataFrame({"d": duck.get_column(c), "s": spark.get_column(c)}).drop_nulls()
+        assert both.height > 300 and ((both["d"] - both["s"]).abs() < 1e-3).mean() > 0.99, c
+    review = [set(pl.read_csv(tmp_path / d / "review_links.csv").select("record_l", "record_r").iter_rows())
+              for d in ("duck", "spark")]
+    assert len(review[0] ^ review[1]) <= 0.02 * len(review[0]) + 1

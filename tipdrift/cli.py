@@ -133,13 +133,14 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path, as_of: str | None = None,
-              match: str = "key", threshold: float | None = None, model: str | None = None) -> Any:
+              match: str = "key", threshold: float | None = None, model: str | None = None,
+              backend: str = "duckdb", spark_master: str = "local[*]") -> Any:
     """Link loaded sources, write trajectories, rejected rows and counts (with the extract
     date when one was given), print the counts (the `link` command and the demo's step 2)."""
     from tipdrift.link import link_loaded
 
     res = link_loaded(loads, tparams.window_months, tparams.disposition_window_months, match=match,
-                      threshold=threshold, model=model)
+                      threshold=threshold, model=model, backend=backend, spark_master=spark_master)
     if as_of:
         res.summary["as_of"] = as_of
     written = res.write(out)
@@ -163,8 +164,8 @@ def cmd_link(args: argparse.Namespace) -> int:
                                           "disposition_window_months": args.disposition_window_months})
     if args.match_threshold is not None and not 0 < args.match_threshold < 1:
         raise ParameterError(f"--match-threshold must be between 0 and 1, not {args.match_threshold}")
-    if args.match == "key" and (args.model or args.match_threshold is not None):
-        raise ParameterError("--model and --match-threshold need --match probabilistic")
+    if args.match == "key" and (args.model or args.match_threshold is not None or args.backend != "duckdb"):
+        raise ParameterError("--model, --match-threshold and --backend need --match probabilistic")
     # resolving persons from names and birth dates: the agencies' own person ids may be absent
     optional = ("person_id",) if args.match == "probabilistic" else ()
     loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of, optional=optional)
@@ -175,7 +176,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.model and not Path(args.model).is_file():
         raise InputFileError(args.model, "linkage model not found (a linkage_model.json written by `tipdrift link`)")
     res = link_step(loads, tparams, args.out, as_of=str(given) if given else None, match=args.match,
-                    threshold=args.match_threshold, model=args.model)
+                    threshold=args.match_threshold, model=args.model, backend=args.backend,
+                    spark_master=args.spark_master)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
 
 
@@ -197,6 +199,10 @@ def _print_link_summary(summary: dict) -> None:
         print(f"persons resolved from names and birth dates: {p['records']} records -> {p['persons']} persons at "
               f"match probability >= {p['threshold']:g} ({p['pairs_scored']} pairs scored; {p['review_pairs']} "
               "borderline pairs in review_links.csv)")
+        if p.get("reference_links") or p.get("codefendant_merges_refused"):
+            print(f"records tied by their references (a filing's arrest_id, an outcome's prosecution_id): "
+                  f"{p.get('reference_links', 0)}; links refused because they would make co-defendants of one "
+                  f"case_id one person: {p.get('codefendant_merges_refused', 0)}")
         if p.get("birth_dates_unread"):
             print(f"birth dates not read (blank, another format, or 1900/1901-01-01): {p['birth_dates_unread']} records "
                   "compared without one")
@@ -349,9 +355,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tipdrift.testing.evaluate import evaluate_probabilistic, evaluate_world
 
     if args.match == "probabilistic":
-        result = evaluate_probabilistic(seed=args.seed, scale=args.scale, tokens=args.tokens)
-    elif args.tokens:
-        raise ParameterError("--tokens needs --match probabilistic")
+        result = evaluate_probabilistic(seed=args.seed, scale=args.scale, tokens=args.tokens,
+                                        references=not args.no_references)
+    elif args.tokens or args.no_references:
+        raise ParameterError("--tokens and --no-references need --match probabilistic")
     else:
         result = evaluate_world(seed=args.seed, scale=args.scale, margin=args.margin)
     text = json.dumps(result, indent=1)
@@ -430,6 +437,27 @@ def _demo_ctdc(out: Path) -> None:
                unit="citizenship")
 
 
+def _demo_persons(out: Path, tparams: TrajectoryParams) -> None:
+    """Step 2b: three agencies' files with no shared person id and no record references,
+    linked through persons resolved from names and birth dates, and scored against the
+    example's truth."""
+    from tipdrift.load import load_table
+    from tipdrift.testing.evaluate import evaluate_linkage
+
+    example = Path("data/examples/persons")
+    if not (example / "arrests.csv").is_file():
+        return
+    print("\n-- 2b. a keyless, name-only source: three agencies' files (data/examples/persons) that share no person "
+          "id and name no other record; persons resolved from names and birth dates (--match probabilistic)")
+    truth = json.loads((example / "truth.json").read_text())
+    loads = {k: load_table(k, example / f"{k}.csv", as_of=truth["as_of"], optional=("person_id",))
+             for k in ("arrests", "prosecutions", "dispositions")}
+    res = link_step(loads, tparams, out / "link_persons", as_of=truth["as_of"], match="probabilistic")
+    for name, v in evaluate_linkage(res.trajectories, truth).items():
+        print(f"   against the example's truth: {name.replace('_', ' -> ')} precision {v['precision']:.3f}, "
+              f"recall {v['recall']:.3f}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole job, through the same steps the individual commands run."""
     from tipdrift.review import format_review, review
@@ -447,6 +475,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     tparams = TrajectoryParams()
     linked = link_step({k: loaded[k] for k in ("arrests", "prosecutions", "dispositions")}, tparams, out / "link")
     attrition_step(linked.trajectories, tparams, dt.date.fromisoformat(args.as_of), out / "attrition.json")
+    _demo_persons(out, tparams)
     print("\n-- 3. drift: change points in each organisation's case-type mix (and the pooled series)")
     run = drift_step(find_table(data, "cases"), DriftParams(pooled=True), out / "shifts.json", context=args.context,
                      as_of=args.as_of)
@@ -593,6 +622,11 @@ def _add_link_attrition(sub: Any) -> None:
     lk.add_argument("--match-threshold", type=float, default=None,
                     help="match probability at which records are one person (default 0.3: see README)")
     lk.add_argument("--model", default=None, help="a linkage_model.json from an earlier run, reused as is")
+    lk.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb",
+                    help="where persons are resolved: embedded DuckDB (default) or Spark (pip install "
+                         "'tipdrift[spark]', Java 17+; see README for when it pays)")
+    lk.add_argument("--spark-master", default="local[*]",
+                    help="with --backend spark: the cluster to run on, e.g. spark://host:7077 (default local[*])")
     _add_max_rejected(lk)
     lk.set_defaults(func=cmd_link)
     at = sub.add_parser("attrition", help="cohort attrition with competing outcomes and censoring -> attrition.json")
@@ -626,6 +660,9 @@ def _add_evaluate_report_demo(sub: Any) -> None:
                     help="probabilistic: the tables re-issued by three agencies with no shared person id and noisy "
                          "names; persons resolved, links and attrition scored (drift is not re-scored)")
     ev.add_argument("--tokens", action="store_true", help="with --match probabilistic: resolve on pseudonymised tokens")
+    ev.add_argument("--no-references", action="store_true",
+                    help="with --match probabilistic: no record names another (filings lose their arrest ids, "
+                         "outcomes their filing ids): only persons and dates link")
     ev.add_argument("--out", default=None, help="also write the figures to this JSON file")
     ev.set_defaults(func=cmd_evaluate)
     rp = sub.add_parser("report", help="run a report notebook with papermill and render offline HTML")

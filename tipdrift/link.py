@@ -476,18 +476,19 @@ def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str 
 
 def link_loaded(loads: dict[str, LoadResult], window_months: float = 24,
                 disposition_window_months: float = 60, match: str = "key", threshold: float | None = None,
-                model: str | Path | None = None) -> LinkResult:
+                model: str | Path | None = None, backend: str = "duckdb", spark_master: str = "local[*]") -> LinkResult:
     """Link already loaded sources (keys arrests, prosecutions, dispositions); the rejected
     table and per-source counts include the rows loading and linking rejected. With
     `match="probabilistic"` persons are first resolved from the person fields
-    (`tipdrift.resolve`) and every record's person_id becomes its resolved person key."""
+    (`tipdrift.resolve`, on the `backend` engine) and every record's person_id becomes its
+    resolved person key."""
     frames = {k: loads[k].accepted for k in ("arrests", "prosecutions", "dispositions")}
     resolution = None
     if match == "probabilistic":
         from tipdrift.resolve import DEFAULT_THRESHOLD, resolve_persons
 
         resolution = resolve_persons(frames, threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-                                     model=model)
+                                     model=model, backend=backend, spark_master=spark_master)
         frames = {k: df.with_columns(resolution.keys[k]) for k, df in frames.items()}
     elif match != "key":
         raise ParameterError(f"match must be 'key' or 'probabilistic', not '{match}'")

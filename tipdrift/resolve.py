@@ -4,7 +4,9 @@ The three tables' person fields (first_name, last_name, birth_date, gender) are
 standardised and, with the jurisdiction, the record's own date (one person's arrest, filing
 and outcome fall months apart) and the agency's own person id (within its table), compared
 pairwise within blocks, scored by a model trained without labels
-(u by random sampling, m by EM), and clustered into persons at `threshold`. Each record's
+(u by random sampling, m by EM), and clustered into persons at `threshold`, with the
+sources' own references tying records and co-defendants of one case kept apart
+(`tipdrift.merge`). Each record's
 `person_id` is then replaced by its resolved person key, and the existing key, window and
 one-to-one logic of `tipdrift.link` runs on it. Names never leave this module: the result
 holds keys, probabilities and which fields agreed.
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from tipdrift.merge import cluster, codefendants, references
 
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
 EVENT_DATES = ("arrest_date", "filing_date", "disposition_date")
@@ -74,6 +78,12 @@ def birth_parts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
             pl.select(pl.when(~placeholder).then(year.cast(pl.String))).to_series())
 
 
+def _day_month(day: pl.Series) -> pl.Series:
+    """Day and month of an ISO date, unordered ("03-11" for both 1980-11-03 and 1980-03-11)."""
+    md = pl.DataFrame({"d": day}).select(pl.col("d").str.slice(5, 2).alias("a"), pl.col("d").str.slice(8, 2).alias("b"))
+    return md.select(pl.concat_str(pl.min_horizontal("a", "b"), pl.max_horizontal("a", "b"), separator="-")).to_series()
+
+
 def _context(df: pl.DataFrame, source: str) -> dict[str, pl.Series]:
     """What every record brings besides its person fields: ids, gender, jurisdiction, its
     agency's own person id (it holds within its table, never across), and its date (one
@@ -83,7 +93,8 @@ def _context(df: pl.DataFrame, source: str) -> dict[str, pl.Series]:
                                                                                        dtype=pl.String)
     when = next((c for c in EVENT_DATES if c in df.columns), "")
     return {"unique_id": pl.Series([f"{source}:{i}" for i in range(df.height)]),
-            "source_dataset": pl.Series([source] * df.height), "jurisdiction": col("jurisdiction"),
+            "source_dataset": pl.Series([source] * df.height), "agency_table": pl.Series([source] * df.height),
+            "jurisdiction": col("jurisdiction"),
             "agency_person": (source + ":" + col("person_id")), "event_date": col(when),
             "gender": col("gender").str.to_lowercase().str.slice(0, 1)}
 
@@ -111,7 +122,20 @@ def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
     day, year = birth_parts(birth)
     full = pl.select(pl.concat_str([names["first_name"], names["last_name"]], separator=" ")).to_series()
     return pl.DataFrame({**_context(df, source), "first_name": names["first_name"], "last_name": names["last_name"],
-                         "full_name": full, "birth_date": day, "birth_year": year})
+                         "full_name": full, "birth_date": day, "birth_year": year,
+                         "birth_year_n": year.cast(pl.Int32), "birth_day_month": _day_month(day),
+                         "first_prefix": names["first_name"].str.slice(0, 2),
+                         "last_prefix": names["last_name"].str.slice(0, 2)})
+
+
+# Pairs whose birth years are known and more than two apart (the birth comparison's last
+# level, which no true pair reached in training: m = 0) can never match, so name-only
+# blocks skip them; within one birth year, two full dates whose day and month differ (other
+# than transposed) were never a true pair's either, so the name-and-year blocks skip those.
+# Plain integer and string equality: Splink re-checks every earlier block's condition on
+# each later block's pairs, so a costly function here would be paid tens of millions of times.
+BIRTH_COMPATIBLE = "(l.birth_year_n is null or r.birth_year_n is null or abs(l.birth_year_n - r.birth_year_n) <= 2)"
+BIRTH_NEAR = "(l.birth_date is null or r.birth_date is null or l.birth_day_month = r.birth_day_month)"
 
 
 def birth_comparison() -> Any:
@@ -142,13 +166,13 @@ def agency_comparison() -> Any:
     import splink.comparison_library as cl
 
     return cl.CustomComparison(output_column_name="agency_person", comparison_levels=[
-        cll.CustomLevel("agency_person_l is null or agency_person_r is null or source_dataset_l <> source_dataset_r")
+        cll.CustomLevel("agency_person_l is null or agency_person_r is null or agency_table_l <> agency_table_r")
         .configure(is_null_level=True),
         cll.CustomLevel("agency_person_l = agency_person_r", "the same agency id"),
         cll.ElseLevel()])
 
 
-def token_settings() -> dict[str, Any]:
+def token_settings(dialect: str = "duckdb") -> dict[str, Any]:
     """The model for pseudonymised tables: tokens can only be equal or not, so near matches
     come from the variant tokens (prefix, Soundex, unordered day and month)."""
     import splink.comparison_level_library as cll
@@ -181,12 +205,13 @@ def token_settings() -> dict[str, Any]:
         comparisons=[names, birth, cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction"), _event_comparison(),
                      agency_comparison()],
         blocking_rules_to_generate_predictions=[
-            block_on("agency_person"), block_on("birth_date_token"), block_on(ln, "birth_year_token"),
-            block_on(fn, ln), block_on(fn, "birth_year_token"), block_on("birth_pair_token"),
+            block_on("agency_person"), block_on("birth_date_token"),
+            block_on(ln, "birth_year_token", "first_name_prefix_token"), block_on(fn, ln),
+            block_on(fn, "birth_year_token", "last_name_prefix_token"), block_on("birth_pair_token"),
             block_on("first_name_sound_token", "last_name_sound_token", "birth_year_token"),
             f"l.{fn} = r.{ln} and l.{ln} = r.{fn}"],
         retain_intermediate_calculation_columns=True)
-    return creator.get_settings("duckdb").as_dict()
+    return creator.get_settings(dialect).as_dict()
 
 
 def _event_comparison() -> Any:
@@ -196,7 +221,7 @@ def _event_comparison() -> Any:
                                                  metrics=["month", "month", "month"], thresholds=[6, 24, 60])
 
 
-def default_settings() -> dict[str, Any]:
+def default_settings(dialect: str = "duckdb") -> dict[str, Any]:
     """The model's settings as plain data (what `linkage_model.json` holds before training)."""
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
@@ -208,11 +233,13 @@ def default_settings() -> dict[str, Any]:
                      birth_comparison(), cl.ExactMatch("gender"), cl.ExactMatch("jurisdiction"),
                      _event_comparison(), agency_comparison()],
         blocking_rules_to_generate_predictions=[
-            block_on("agency_person"), block_on("birth_date"), block_on("last_name", "birth_year"),
-            block_on("first_name", "last_name"), block_on("first_name", "birth_year"),
-            "l.first_name = r.last_name and l.last_name = r.first_name"],
+            block_on("agency_person"), block_on("birth_date"),
+            f"l.last_name = r.last_name and l.birth_year = r.birth_year and l.first_prefix = r.first_prefix and {BIRTH_NEAR}",
+            f"l.first_name = r.first_name and l.last_name = r.last_name and {BIRTH_COMPATIBLE}",
+            f"l.first_name = r.first_name and l.birth_year = r.birth_year and l.last_prefix = r.last_prefix and {BIRTH_NEAR}",
+            f"l.first_name = r.last_name and l.last_name = r.first_name and {BIRTH_COMPATIBLE}"],
         retain_intermediate_calculation_columns=True)
-    return creator.get_settings("duckdb").as_dict()
+    return creator.get_settings(dialect).as_dict()
 
 
 @dataclass
@@ -233,8 +260,12 @@ class Resolution:
                 .sort("match_probability", "record_l", "record_r"))
 
 
+EM_PAIRS = 2e6  # EM sees at most about this many blocked pairs (a hash sample of records): enough for the m figures
+
+
 def _train(linker: Any, tokens: bool = False) -> None:
-    """Unsupervised training: lambda from near-certain rules, u by random sampling, m by EM."""
+    """Unsupervised training: lambda from near-certain rules, u by random sampling, m by EM
+    (on a sample when a block holds many pairs: they grow with the square of the records)."""
     from splink import block_on
 
     fn, ln, day = ("first_name_token", "last_name_token", "birth_date_token") if tokens else \
@@ -242,10 +273,10 @@ def _train(linker: Any, tokens: bool = False) -> None:
     linker.training.estimate_probability_two_random_records_match([block_on(fn, ln, day)], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e7 if tokens else 2e6, seed=1)
     for rule in (block_on(day), block_on(fn, ln)):
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
 
 
-MODEL_FORMAT = "tipdrift-person-model/2"  # the comparisons this code builds; an older model is refused
+MODEL_FORMAT = "tipdrift-person-model/3"  # the comparisons this code builds; an older model is refused
 
 
 def read_model(model: dict[str, Any] | str | Path | None) -> dict[str, Any] | None:
@@ -280,45 +311,90 @@ def _check_fields(inputs: dict[str, pl.DataFrame]) -> None:
 
 
 def resolve_persons(tables: dict[str, pl.DataFrame], threshold: float = DEFAULT_THRESHOLD,
-                    model: dict[str, Any] | str | Path | None = None) -> Resolution:
+                    model: dict[str, Any] | str | Path | None = None, backend: str = "duckdb",
+                    spark_master: str = "local[*]") -> Resolution:
     """Resolve persons across `tables` (arrests, prosecutions, dispositions: canonical
     frames with person fields). With `model` (a `linkage_model.json`, or its contents) the
-    model is reused as is; otherwise it is trained on these tables."""
+    model is reused as is; otherwise it is trained on these tables. `backend`: "duckdb"
+    (embedded) or "spark" (`tipdrift.engines`); the same model runs on either."""
     import logging
 
-    from splink import DuckDBAPI, Linker
+    from tipdrift.engines import open_engine
 
     logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     inputs = {k: standardise(df, k) for k, df in tables.items()}
     _check_fields(inputs)
     settings = read_model(model)
-    db = DuckDBAPI()
-    frames = [db.register(inputs[k].to_arrow(), table_name=f"tipdrift_{k}") for k in inputs]
-    tokens = all(_has_tokens(df) for df in tables.values())
-    linker = Linker(frames, settings or (token_settings() if tokens else default_settings()), log_level=logging.WARNING)
+    engine = open_engine(backend, spark_master)
+    try:
+        scored, trained = _score(engine, inputs, settings, all(_has_tokens(df) for df in tables.values()), threshold)
+    finally:
+        engine.close()
+    tops = {c["output_column_name"]: sum(not lv.get("is_null_level") for lv in c["comparison_levels"]) - 1
+            for c in trained["splink"]["comparisons"]}
+    pairs = _pairs(scored, _records(tables), tops)
+    ids = pl.concat([df.get_column("unique_id") for df in inputs.values()])
+    refs, cases = references(tables), codefendants(tables)
+    found = cluster(ids, pairs, threshold, refs, cases)
+    summary = {"records": ids.len(), "persons": int(found.labels.n_unique()),
+               "pairs_scored": pairs.height, "threshold": threshold,
+               "pairs_at_or_above_threshold": int((pairs.get_column("match_probability") >= threshold).sum()),
+               "reference_links": refs.height, "codefendant_merges_refused": found.refused,
+               "birth_dates_unread": sum(int((df.get_column("birth_year").is_null()).sum()) for df in inputs.values())}
+    return Resolution(keys=_keys(inputs, ids, found.labels), pairs=pairs, model=trained, threshold=threshold,
+                      summary=summary)
+
+
+def _score(engine: Any, inputs: dict[str, pl.DataFrame], settings: dict[str, Any] | None, tokens: bool,
+           threshold: float) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The scored pairs (every pair scored at or above the review band's floor) and the
+    model, trained here when `settings` is None."""
+    import logging
+
+    from splink import Linker
+
+    frames = [engine.register(inputs[k], f"tipdrift_{k}") for k in inputs]
+    dialect = "spark" if engine.name == "spark" else "duckdb"
+    fresh = token_settings(dialect) if tokens else default_settings(dialect)
+    linker = Linker(frames, fresh if settings is None else _with_parameters(fresh, settings), log_level=logging.WARNING)
     if settings is None:
         _train(linker, tokens)
     scored = linker.inference.predict(threshold_match_probability=min(REVIEW_BAND[0], threshold, 0.01))
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(scored, threshold)
-    cl = pl.from_arrow(clusters.as_duckdbpyrelation().select("unique_id", "cluster_id").arrow())
     trained = {"format": MODEL_FORMAT, "splink": linker.misc.save_model_to_json(None)}
-    tops = {c["output_column_name"]: sum(not lv.get("is_null_level") for lv in c["comparison_levels"]) - 1
-            for c in trained["splink"]["comparisons"]}
-    pairs = _pairs(pl.from_arrow(scored.as_duckdbpyrelation().arrow()), _records(tables), tops)
-    summary = {"records": sum(df.height for df in inputs.values()), "persons": int(cl.get_column("cluster_id").n_unique()),
-               "pairs_scored": pairs.height, "threshold": threshold,
-               "pairs_at_or_above_threshold": int((pairs.get_column("match_probability") >= threshold).sum()),
-               "birth_dates_unread": sum(int((df.get_column("birth_year").is_null()).sum()) for df in inputs.values())}
-    return Resolution(keys=_keys(inputs, cl), pairs=pairs, model=trained, threshold=threshold, summary=summary)
+    # only ids, probability and agreement levels leave the engine (never the names it compared)
+    keep = ["unique_id_l", "unique_id_r", "match_probability",
+            *[f"gamma_{c['output_column_name']}" for c in trained["splink"]["comparisons"]]]
+    return engine.frame(scored, keep), trained
 
 
-def _keys(inputs: dict[str, pl.DataFrame], clusters: pl.DataFrame) -> dict[str, pl.Series]:
-    """Each record's person key ("R" + its cluster's smallest record number)."""
-    cl = clusters.with_columns(pl.col("cluster_id").cast(pl.String))
-    out = {}
+def _with_parameters(fresh: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
+    """The comparisons as this code builds them for the engine's SQL dialect, with a saved
+    model's trained figures (m and u per level, the prior): a model trained on one engine
+    runs on the other. A saved model whose comparisons differ is refused."""
+    from tipdrift.errors import InputFileError
+
+    def shape(doc: dict[str, Any]) -> list[tuple[str, int]]:
+        return [(c["output_column_name"], len(c["comparison_levels"])) for c in doc["comparisons"]]
+
+    if shape(fresh) != shape(saved):
+        raise InputFileError("model", "its comparisons are not the ones this tipdrift builds for these tables "
+                                      "(names or tokens): train a new one by linking without --model")
+    out = json.loads(json.dumps(fresh))
+    out["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+    for mine, theirs in zip(out["comparisons"], saved["comparisons"]):
+        for lv, sv in zip(mine["comparison_levels"], theirs["comparison_levels"]):
+            lv.update({k: sv[k] for k in ("m_probability", "u_probability") if k in sv})
+    return out
+
+
+def _keys(inputs: dict[str, pl.DataFrame], ids: pl.Series, labels: pl.Series) -> dict[str, pl.Series]:
+    """Each record's person key: "R:" + the unique id of its cluster's first record."""
+    key = ("R:" + ids.gather(labels)).alias("person_id")
+    out, at = {}, 0
     for k, df in inputs.items():
-        got = df.select("unique_id").join(cl, on="unique_id", how="left", maintain_order="left")
-        out[k] = ("R:" + got.get_column("cluster_id").fill_null(got.get_column("unique_id"))).alias("person_id")
+        out[k] = key.slice(at, df.height)
+        at += df.height
     return out
 
 

@@ -260,10 +260,12 @@ def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> di
 
 
 def evaluate_probabilistic(seed: int = 2024, scale: float = 1.0, tokens: bool = False,
-                           threshold: float | None = None, noise_seed: int = 5) -> dict[str, Any]:
+                           threshold: float | None = None, noise_seed: int = 5,
+                           references: bool = True) -> dict[str, Any]:
     """Generate a world, re-issue its tables as three agencies' files that share no person
-    id (`tipdrift.testing.persons`), resolve persons (from names, or from pseudonymised
-    tokens) and score the links and the 24-month attrition against the truth."""
+    id (`tipdrift.testing.persons`; with or without the records' references to each other),
+    resolve persons (from names, or from pseudonymised tokens) and score the links and the
+    24-month attrition against the truth."""
     import json
     import tempfile
     from pathlib import Path
@@ -281,11 +283,12 @@ def evaluate_probabilistic(seed: int = 2024, scale: float = 1.0, tokens: bool = 
         for k in kinds:
             tables[k].write_parquet(Path(tmp) / f"{k}.parquet")
         (Path(tmp) / "truth.json").write_text(json.dumps(truth, default=str))
-        world = write_noisy_world(tmp, Path(tmp) / "agencies", seed=noise_seed)
+        world = write_noisy_world(tmp, Path(tmp) / "agencies", seed=noise_seed, references=references)
         frames = {k: load_table(k, world / f"{k}.csv", as_of=str(truth["as_of"])).accepted for k in kinds}
     if tokens:
         frames = {k: pseudonymise(df, b"evaluation-key-0123456789abcdef") for k, df in frames.items()}
     res = resolve_persons(frames, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     traj = link_trajectories(*(frames[k].with_columns(res.keys[k]) for k in kinds)).trajectories
-    return {"seed": seed, "scale": scale, "match": "probabilistic", "tokens": tokens, "noise": PersonNoise().__dict__,
+    return {"seed": seed, "scale": scale, "match": "probabilistic", "tokens": tokens, "references": references,
+            "noise": PersonNoise().__dict__,
             "persons": res.summary, "linkage": evaluate_linkage(traj, truth), "attrition": evaluate_attrition(traj, truth)}
