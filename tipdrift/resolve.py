@@ -124,18 +124,22 @@ def standardise(df: pl.DataFrame, source: str) -> pl.DataFrame:
     return pl.DataFrame({**_context(df, source), "first_name": names["first_name"], "last_name": names["last_name"],
                          "full_name": full, "birth_date": day, "birth_year": year,
                          "birth_year_n": year.cast(pl.Int32), "birth_day_month": _day_month(day),
+                         "birth_month": day.str.slice(5, 2), "birth_day": day.str.slice(8, 2),
                          "first_prefix": names["first_name"].str.slice(0, 2),
                          "last_prefix": names["last_name"].str.slice(0, 2)})
 
 
-# Pairs whose birth years are known and more than two apart (the birth comparison's last
-# level, which no true pair reached in training: m = 0) can never match, so name-only
-# blocks skip them; within one birth year, two full dates whose day and month differ (other
-# than transposed) were never a true pair's either, so the name-and-year blocks skip those.
-# Plain integer and string equality: Splink re-checks every earlier block's condition on
-# each later block's pairs, so a costly function here would be paid tens of millions of times.
-BIRTH_COMPATIBLE = "(l.birth_year_n is null or r.birth_year_n is null or abs(l.birth_year_n - r.birth_year_n) <= 2)"
-BIRTH_NEAR = "(l.birth_date is null or r.birth_date is null or l.birth_day_month = r.birth_day_month)"
+# Pairs whose birth dates are known and far apart (more than two years, and no shared day
+# and month that a typing error in the year would explain: the birth comparison's last
+# level, which no true pair reached in training, m = 0) can never match, so the name-only
+# blocks skip them; within one birth year, two full dates that share neither the day nor
+# the month (nor are transposed) are skipped by the name-and-year blocks. Plain integer and
+# string equality: Splink re-checks every earlier block's condition on each later block's
+# pairs, so a costly function here would be paid tens of millions of times.
+BIRTH_COMPATIBLE = ("(l.birth_year_n is null or r.birth_year_n is null or abs(l.birth_year_n - r.birth_year_n) <= 2 "
+                    "or l.birth_day_month = r.birth_day_month)")
+BIRTH_NEAR = ("(l.birth_date is null or r.birth_date is null or l.birth_day_month = r.birth_day_month or "
+              "l.birth_month = r.birth_month or l.birth_day = r.birth_day)")
 
 
 def birth_comparison() -> Any:
@@ -377,7 +381,11 @@ def _with_parameters(fresh: dict[str, Any], saved: dict[str, Any]) -> dict[str, 
     def shape(doc: dict[str, Any]) -> list[tuple[str, int]]:
         return [(c["output_column_name"], len(c["comparison_levels"])) for c in doc["comparisons"]]
 
-    if shape(fresh) != shape(saved):
+    try:
+        same = shape(fresh) == shape(saved) and isinstance(saved["probability_two_random_records_match"], (int, float))
+    except (KeyError, TypeError):
+        same = False
+    if not same:
         raise InputFileError("model", "its comparisons are not the ones this tipdrift builds for these tables "
                                       "(names or tokens): train a new one by linking without --model")
     out = json.loads(json.dumps(fresh))
