@@ -42,3 +42,14 @@ def test_poisson_cost() -> None:
     c = CostPoisson().fit(y)
     n, L = 10.0, 4
     assert np.isclose(c.error(0, 4), n - n * np.log(n / L))
+
+
+def test_xlogx_of_counts_matches_the_logs_to_the_last_bit() -> None:
+    """The table lookup gives exactly x log x for whole counts (small, large, past the
+    table's previous size) and falls back to the logs for fractions and negatives.
+    Catches an off-by-one table, a stale table after growth, or fractions truncated."""
+    from tipdrift.costs import xlogx, xlogx_counts
+
+    for x in (np.array([0.0, 1.0, 2.0, 7.0]), np.arange(0.0, 5000.0), np.array([[3.0, 90000.0], [0.0, 1.0]]),
+              np.array([0.5, 2.5]), np.array([-1.0, 3.0])):
+        assert np.array_equal(xlogx_counts(x), xlogx(x))

@@ -234,3 +234,19 @@ def test_floor_p_values_are_refined_when_they_block_significance() -> None:
     assert refined.shifts[0].p_value <= 0.002
     floor_only = fit_series(y, "mix", alpha=0.002, n_boot=199, max_boot=199, key="r")
     assert floor_only.shifts == []
+
+
+def test_one_cost_matrix_serves_every_minimum_size() -> None:
+    """The search for min_size 5, 6 and 7 on the matrix built for min_size 2 (what
+    stability now reuses) gives ruptures' breakpoints for each. Catches sharing a matrix
+    whose shorter segments PELT would read (a different, shorter segmentation)."""
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        T = int(rng.integers(40, 120))
+        taus = sorted(rng.choice(np.arange(8, T - 8), size=2, replace=False).tolist())
+        y = _series(rng, T, [rng.dirichlet([2] * 4) for _ in range(3)], taus, n=12)
+        pen, lp = penalty_for("mbic", 3, T)
+        shared = CostMultinomial(phi=1.2, length_penalty=lp).fit(y).matrix(2)
+        for m in (5, 6, 7):
+            theirs = rpt.Pelt(custom_cost=CostMultinomial(phi=1.2, length_penalty=lp), jump=1, min_size=m).fit(y).predict(pen=pen)
+            assert pelt_search(shared, pen, m) == theirs

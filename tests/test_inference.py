@@ -141,3 +141,36 @@ def test_stability_and_constrained_location_are_reported() -> None:
     y = np.vstack([rng.multinomial(40, p0, 6), rng.multinomial(40, p1, 40)])
     edge = fit_series(y, "mix", key="edge")
     assert edge.shifts and edge.shifts[0].index == 6 and edge.shifts[0].constrained
+
+
+def test_a_null_test_stops_early_and_a_real_change_draws_every_replicate() -> None:
+    """Sequential p-values (Besag and Clifford): on a no-change series the test stops at
+    the replicate of its 10th hit with p = 10 / drawn > 0.05; on a clear step it draws all
+    199 and p sits at the floor. The stop falls exactly on the 10th hit: the same seed
+    without stopping counts 10 hits in `drawn` replicates and 9 in one fewer. Catches a
+    stop that fires while p could still reach alpha, p from the fixed-count formula after
+    a stop, and an off-by-one in the stopping replicate."""
+    from tipdrift.inference import STOP_CHUNK, STOP_HITS, exceedances, segment_test
+    from tipdrift.models import MixModel, Noise
+    from tipdrift.params import DriftParams
+
+    # a stopped test's p (at least STOP_HITS / n_boot) is above alpha at the defaults
+    assert STOP_HITS / DriftParams().n_boot > DriftParams().alpha
+
+    rng = np.random.default_rng(15)
+    null = rng.multinomial(rng.poisson(30, 96), [0.4, 0.3, 0.2, 0.1]).astype(float)
+    model = MixModel(null)
+    t = segment_test(model, model.yk, Noise(), 6, 199, np.random.default_rng(5))
+    assert t.stopped and t.replicates < 199 and t.hits == STOP_HITS
+    assert t.p_value == STOP_HITS / t.replicates > 0.05
+    assert t.replicates <= STOP_CHUNK  # stopped within the first chunk: its draws can be replayed
+    sims = model.simulate(model.yk, model.null_shares(model.yk), Noise(), STOP_CHUNK, np.random.default_rng(5))
+    lam_star, _ = model.scan(sims, 6, 1.0)
+    hits = np.cumsum(lam_star >= t.statistic - 1e-9)
+    assert (hits[t.replicates - 1], hits[t.replicates - 2]) == (STOP_HITS, STOP_HITS - 1)
+    assert exceedances(model, model.yk, t.statistic, Noise(), 6, 199, np.random.default_rng(5), chunk=STOP_CHUNK,
+                       stop_at=STOP_HITS) == (STOP_HITS, t.replicates)
+    step = np.vstack([rng.multinomial(30, [0.4, 0.3, 0.2, 0.1], 48), rng.multinomial(30, [0.1, 0.2, 0.3, 0.4], 48)])
+    m2 = MixModel(step.astype(float))
+    s = segment_test(m2, m2.yk, Noise(), 6, 199, np.random.default_rng(5))
+    assert not s.stopped and s.replicates == 199 and s.p_value == 1 / 200

@@ -87,6 +87,7 @@ class SeriesWork:
     cps: list[int] = field(default_factory=list)
     tests: dict[tuple[int, int], SegmentTest] = field(default_factory=dict)
     matrices: dict[int, np.ndarray] = field(default_factory=dict)
+    grid: dict[tuple[float, int], list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.cps = list(self.candidates)
@@ -135,10 +136,21 @@ class SeriesWork:
                                       p.segment, p.max_boot, self.rng(s, e, "refine"))
 
     def matrix(self, min_size: int) -> np.ndarray:
-        """The search's cost matrix at `min_size` (cached: stability reuses it)."""
-        if min_size not in self.matrices:
-            self.matrices[min_size] = self.model.cost(self.noise.phi, self.length_penalty).matrix(min_size)
-        return self.matrices[min_size]
+        """The search's cost matrix for `min_size` (cached). One matrix serves every
+        minimum size from 2 up: PELT reads only segments at least min_size long, and a
+        segment's cost does not depend on the minimum."""
+        key = min(min_size, 2)
+        if key not in self.matrices:
+            self.matrices[key] = self.model.cost(self.noise.phi, self.length_penalty).matrix(key)
+        return self.matrices[key]
+
+    def nearby(self, factor: float, min_size: int) -> list[int]:
+        """Candidates the search proposes with the penalty times `factor` and `min_size`
+        (cached: every kept shift of the series asks for the same few settings)."""
+        if (factor, min_size) not in self.grid:
+            self.grid[(factor, min_size)] = propose(self.model, self.noise, self.penalty * factor,
+                                                    self.length_penalty, min_size, self.matrix(min_size))
+        return self.grid[(factor, min_size)]
 
     def fitted_noise(self) -> Noise:
         """Noise within the segments of the kept change points: the model the intervals
@@ -179,17 +191,20 @@ def estimate_noise(model: CountModel, bkps: list[int], params: DriftParams) -> N
 
 
 def propose(model: CountModel, noise: Noise, pen: float, lp: float, min_size: int,
-            matrix: np.ndarray | None = None) -> list[int]:
+            matrix: np.ndarray | None = None, searched: list[int] | None = None) -> list[int]:
     """Candidate change points: PELT on the cost divided by phi (dependence is left to the
     tests: dividing by a long-run factor here would hide real changes behind the inflated
     noise of a series with several of them); where PELT proposes none, the best single
-    change of the whole series. `matrix`: the cost matrix, when already computed."""
+    change of the whole series. `matrix`: the cost matrix, and `searched`: PELT's
+    breakpoints on it, when already computed."""
     T = len(model.yk)
     if T < 2 * min_size:
         return []
-    if matrix is None:
-        matrix = model.cost(noise.phi, lp).matrix(min_size)
-    bkps = pelt_search(matrix, pen, min_size)[:-1]
+    if searched is None:
+        if matrix is None:
+            matrix = model.cost(noise.phi, lp).matrix(min_size)
+        searched = pelt_search(matrix, pen, min_size)
+    bkps = searched[:-1]
     if bkps:
         return bkps
     # Every analysed series enters the family with at least its best single change: the
@@ -209,14 +224,15 @@ def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> Se
     # The first estimate is over the whole series (under "no change" the right one; fixed
     # blocks would absorb a slow wander), then re-estimated within the fitted segments.
     noise = estimate_noise(model, [T], params)
+    searched: list[int] | None = None  # PELT's breakpoints at the current `noise`
     for _ in range(3):
-        bkps = pelt_search(model.cost(noise.phi, lp).matrix(m), pen, m)
-        new = estimate_noise(model, bkps, params)
+        searched = pelt_search(model.cost(noise.phi, lp).matrix(m), pen, m) if T >= 2 * m else [T]
+        new = estimate_noise(model, searched, params)
         if abs(new.phi - noise.phi) <= 0.02 * noise.phi:
             break
-        noise = new
+        noise, searched = new, None
     return SeriesWork(key=key, model=model, noise=new, penalty=float(pen), length_penalty=lp,
-                      candidates=propose(model, noise, pen, lp, m), params=params)
+                      candidates=propose(model, noise, pen, lp, m, searched=searched), params=params)
 
 
 STABILITY_GRID: tuple[tuple[float, int], ...] = ((0.5, 0), (2.0, 0), (1.0, -1), (1.0, 1))
@@ -234,9 +250,7 @@ def stability(work: SeriesWork, tau: int) -> float:
         if m < 2:
             continue
         runs += 1
-        cands = propose(work.model, work.noise, work.penalty * factor, work.length_penalty, m,
-                        work.matrix(m))
-        hits += any(abs(c - tau) <= margin for c in cands)
+        hits += any(abs(c - tau) <= margin for c in work.nearby(factor, m))
     return hits / runs if runs else 0.0
 
 

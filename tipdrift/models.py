@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tipdrift.costs import CostMultinomial, CostPoisson, xlogx
+from tipdrift.costs import CostMultinomial, CostPoisson, xlogx_counts
 
 MAX_RHO = 0.95
 
@@ -141,7 +141,7 @@ class MixModel:
         right = total[:, None, :] - left
 
         def c(x: np.ndarray) -> np.ndarray:
-            return xlogx(x.sum(axis=-1)) - xlogx(x).sum(axis=-1)
+            return xlogx_counts(x.sum(axis=-1)) - xlogx_counts(x).sum(axis=-1)
 
         lr = 2.0 * (c(total)[:, None] - c(left) - c(right)) / phi
         j = np.argmax(lr, axis=1)
@@ -239,7 +239,7 @@ class VolumeModel:
         right = total[:, None] - left
 
         def c(x: np.ndarray, length: np.ndarray | int) -> np.ndarray:
-            return x - xlogx(x) + x * np.log(length)
+            return x - xlogx_counts(x) + x * np.log(length)
 
         lr = 2.0 * (c(total, L)[:, None] - c(left, taus) - c(right, L - taus)) / phi
         j = np.argmax(lr, axis=1)

@@ -13,6 +13,7 @@ failure raises `ReportError` naming the cell and the error (exit 1).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -148,7 +149,10 @@ def _run_pages(kind: str, params: dict[str, Any], units: list[str], out: Path, n
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc=f"{kind} reports", unit="report")
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    # spawn, not fork: a process that has run DuckDB or polars holds thread pools whose
+    # locks a forked child inherits mid-use (a worker died with a segfault in libc after
+    # the demo's person resolution)
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         for fut in as_completed([pool.submit(_one, j) for j in jobs]):
             unit, path = fut.result()
             done[unit] = path

@@ -25,29 +25,26 @@ def pelt_search(cost_matrix: np.ndarray, pen: float, min_size: int) -> list[int]
     """PELT with jump=1 over a precomputed cost matrix; returns breakpoints ending with n.
 
     Follows `ruptures.Pelt._seg` step for step (same candidate order, first minimum on
-    ties, same pruning rule), so both give the same breakpoints for the same costs.
+    ties, same pruning rule), so both give the same breakpoints for the same costs. The
+    admissible set is small after pruning, so plain Python lists beat numpy calls here.
     """
     n = cost_matrix.shape[0] - 1
-    by_end = np.ascontiguousarray((cost_matrix + pen).T)  # by_end[e, s] = c(s, e) + pen
-    F = np.full(n + 1, np.inf)
-    F[0] = 0.0
-    prev = np.full(n + 1, -1, dtype=np.int64)
-    buf = np.empty(n + 1, dtype=np.int64)
-    size = 0
-    for bkp in list(range(min_size, n)) + [n]:
+    rows = (cost_matrix.T + pen).tolist()  # rows[e][s] = c(s, e) + pen
+    F = [0.0] + [float("inf")] * n
+    prev = [-1] * (n + 1)
+    adm: list[int] = []
+    for bkp in [*range(min_size, n), n]:
         new = bkp - min_size
         if new == 0 or new >= min_size:  # [0, new) has a partition; ruptures skips the others
-            buf[size] = new
-            size += 1
-        adm = buf[:size]
-        vals = F[adm] + by_end[bkp, adm]
-        i = int(np.argmin(vals))
-        F[bkp] = vals[i]
-        prev[bkp] = adm[i]
-        keep = adm[vals <= F[bkp] + pen]
-        size = len(keep)
-        buf[:size] = keep
+            adm.append(new)
+        row = rows[bkp]
+        vals = [F[s] + row[s] for s in adm]
+        best = min(vals)
+        F[bkp] = best
+        prev[bkp] = adm[vals.index(best)]
+        limit = best + pen
+        adm = [s for s, v in zip(adm, vals) if v <= limit]
     bkps = [n]
     while prev[bkps[-1]] > 0:
-        bkps.append(int(prev[bkps[-1]]))
+        bkps.append(prev[bkps[-1]])
     return sorted(bkps)

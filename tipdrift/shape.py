@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tipdrift.costs import xlogx
+from tipdrift.costs import xlogx_counts
 from tipdrift.models import MixModel, Noise
 
 LENGTHS: tuple[int, ...] = (3, 6, 12, 24, 36)
@@ -67,7 +67,7 @@ def step_ll(y: np.ndarray, min_size: int) -> np.ndarray:
     right = cum[:, -1][:, None] - left
 
     def ll(x: np.ndarray) -> np.ndarray:
-        return xlogx(x).sum(-1) - xlogx(x.sum(-1))
+        return xlogx_counts(x).sum(-1) - xlogx_counts(x.sum(-1))
 
     return (ll(left) + ll(right)).max(axis=1)
 

@@ -3,7 +3,7 @@
 Importing this package registers the models with ruptures' cost factory, so
 `ruptures.Pelt(model="multinomial")` finds `CostMultinomial`.
 """
-from tipdrift.costs.multinomial import CostMultinomial, multinomial_cost, xlogx
+from tipdrift.costs.multinomial import CostMultinomial, multinomial_cost, xlogx, xlogx_counts
 from tipdrift.costs.poisson import CostPoisson, poisson_cost
 
-__all__ = ["CostMultinomial", "CostPoisson", "multinomial_cost", "poisson_cost", "xlogx"]
+__all__ = ["CostMultinomial", "CostPoisson", "multinomial_cost", "poisson_cost", "xlogx", "xlogx_counts"]

@@ -16,6 +16,28 @@ def xlogx(x: np.ndarray) -> np.ndarray:
     return x * np.log(np.where(x > 0, x, 1.0))
 
 
+_TABLE_LIMIT = 1_000_000  # counts up to this are looked up (an 8 MB table at most)
+_table = np.zeros(1)
+
+
+def _xlogx_upto(top: int) -> np.ndarray:
+    """The shared table of x log x for x = 0..top or more (grown by doubling, kept)."""
+    global _table
+    if top >= len(_table):
+        _table = xlogx(np.arange(min(max(top + 1, 2 * len(_table)), _TABLE_LIMIT + 1), dtype=float))
+    return _table
+
+
+def xlogx_counts(x: np.ndarray) -> np.ndarray:
+    """x log x of whole counts by a gather from a shared table (about twice as fast as the
+    logs, and the same values to the last bit); other values through `xlogx`."""
+    top = float(x.max()) if x.size else 0.0
+    xi = x.astype(np.int64) if top <= _TABLE_LIMIT and (not x.size or x.min() >= 0) else None
+    if xi is None or not np.array_equal(xi, x):
+        return xlogx(x)
+    return _xlogx_upto(int(top))[xi]
+
+
 def xlogx_table(cum: np.ndarray) -> np.ndarray | None:
     """Lookup table of x log x for x = 0..total when the counts are whole numbers, else None.
 

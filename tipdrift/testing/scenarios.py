@@ -246,8 +246,13 @@ class Scenario:
 SUITE: tuple[Scenario, ...] = (
     Scenario("iid_no_change", "ar1_no_change", {"sd": 0.0}),
     Scenario("ar1_no_change", "ar1_no_change", {"rho": 0.9, "sd": 0.1}),
+    # the rest of issue 10's grid: innovation sd 0.05-0.1, 10-100 cases a month
+    *(Scenario(f"ar1_sd{sd}_n{n}", "ar1_no_change", {"rho": 0.9, "sd": sd, "n": n})
+      for sd, n in ((0.05, 10), (0.05, 30), (0.05, 100), (0.1, 10), (0.1, 100))),
     Scenario("step_tvd0.15", "independent_step", {"tvd": 0.15}),
     Scenario("step_tvd0.15_dm", "independent_step", {"tvd": 0.15, "phi_conc": 19.0}),  # phi ~ 1.95
+    Scenario("step_tvd0.1_phi1.5", "independent_step", {"tvd": 0.1, "phi_conc": 37.0}),  # issue 10 item 6
+    Scenario("step_tvd0.15_phi1.5", "independent_step", {"tvd": 0.15, "phi_conc": 37.0}),
     Scenario("gradual_24", "gradual", {"tvd": 0.3, "length": 24}),
     Scenario("appearing", "appearing", {"share": 0.2}),
     Scenario("disappearing", "disappearing", {"share": 0.2}),
