@@ -8,7 +8,7 @@ import ruptures as rpt
 from tipdrift.costs import CostMultinomial
 from tipdrift.detect import DriftDetector, fit_series
 from tipdrift.models import MixModel, Noise
-from tipdrift.search import pelt_search, penalty_for
+from tipdrift.search import optimal_partition, penalty_for
 from tipdrift.errors import ParameterError
 
 
@@ -21,18 +21,44 @@ def _series(rng: np.random.Generator, T: int, shares: list[np.ndarray], taus: li
     return rng.multinomial(rng.poisson(n, T), p)
 
 
-def test_search_equals_ruptures_pelt() -> None:
-    rng = np.random.default_rng(0)
+def _objective(matrix: np.ndarray, bkps: list[int], pen: float) -> float:
+    bounds = [0] + bkps
+    return float(sum(matrix[s, e] for s, e in zip(bounds[:-1], bounds[1:])) + pen * (len(bkps) - 1))
+
+
+def test_search_finds_the_optimum_and_never_does_worse_than_ruptures() -> None:
+    """On short series the search's segmentation has the lowest penalised cost of all
+    segmentations with segments of at least min_size (exhaustive enumeration); on longer
+    ones its cost is never above ruptures.Pelt's with the same cost and penalty, and equal
+    breakpoints are the rule. Catches a search that uses segments shorter than min_size,
+    misses the optimum, or breaks ties differently from ruptures (then the breakpoints of
+    equal-cost answers would differ)."""
+    import itertools
+
+    from tipdrift.search import optimal_partition
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        T, m = int(rng.integers(8, 17)), int(rng.integers(2, 5))
+        y = np.array([rng.multinomial(int(k), rng.dirichlet([1, 1, 1])) for k in rng.poisson(8, T)], float)
+        M = CostMultinomial(phi=1.0, length_penalty=0.5).fit(y).matrix(1)
+        pen = float(rng.uniform(0.5, 6))
+        best = min(_objective(M, [*cps, T], pen) for k in range(T // m) for cps in itertools.combinations(range(m, T - m + 1), k)
+                   if all(e - s >= m for s, e in zip([0, *cps], [*cps, T])))
+        assert _objective(M, optimal_partition(M, pen, m), pen) == pytest.approx(best, abs=1e-9)
+    same = 0
     for _ in range(25):
         T = int(rng.integers(30, 150))
         taus = sorted(rng.choice(np.arange(10, T - 10), size=int(rng.integers(0, 3)), replace=False).tolist())
         y = _series(rng, T, [rng.dirichlet([2] * 4) for _ in range(len(taus) + 1)], taus, n=15)
         for preset, phi in (("bic", 1.0), ("mbic", 1.4)):
             pen, lp = penalty_for(preset, 3, T)
-            cost = CostMultinomial(phi=phi, length_penalty=lp)
-            ours = pelt_search(cost.fit(y).matrix(6), pen, 6)
+            M = CostMultinomial(phi=phi, length_penalty=lp).fit(y).matrix(6)
+            ours = optimal_partition(M, pen, 6)
             theirs = rpt.Pelt(custom_cost=CostMultinomial(phi=phi, length_penalty=lp), jump=1, min_size=6).fit(y).predict(pen=pen)
-            assert ours == theirs
+            assert _objective(M, ours, pen) <= _objective(M, theirs, pen) + 1e-9
+            same += ours == theirs
+    assert same >= 45
 
 
 def test_penalties() -> None:
@@ -238,15 +264,17 @@ def test_floor_p_values_are_refined_when_they_block_significance() -> None:
 
 def test_one_cost_matrix_serves_every_minimum_size() -> None:
     """The search for min_size 5, 6 and 7 on the matrix built for min_size 2 (what
-    stability now reuses) gives ruptures' breakpoints for each. Catches sharing a matrix
-    whose shorter segments PELT would read (a different, shorter segmentation)."""
+    stability reuses) gives the same breakpoints as on the matrix built for each minimum.
+    Catches sharing a matrix whose shorter segments the search would read (a different,
+    shorter segmentation)."""
     rng = np.random.default_rng(4)
     for _ in range(8):
         T = int(rng.integers(40, 120))
         taus = sorted(rng.choice(np.arange(8, T - 8), size=2, replace=False).tolist())
         y = _series(rng, T, [rng.dirichlet([2] * 4) for _ in range(3)], taus, n=12)
         pen, lp = penalty_for("mbic", 3, T)
-        shared = CostMultinomial(phi=1.2, length_penalty=lp).fit(y).matrix(2)
+        cost = CostMultinomial(phi=1.2, length_penalty=lp).fit(y)
+        shared = cost.matrix(2)
         for m in (5, 6, 7):
-            theirs = rpt.Pelt(custom_cost=CostMultinomial(phi=1.2, length_penalty=lp), jump=1, min_size=m).fit(y).predict(pen=pen)
-            assert pelt_search(shared, pen, m) == theirs
+            for p in (pen * 0.3, pen):
+                assert optimal_partition(shared, p, m) == optimal_partition(cost.matrix(m), p, m)

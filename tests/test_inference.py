@@ -143,20 +143,21 @@ def test_stability_and_constrained_location_are_reported() -> None:
     assert edge.shifts and edge.shifts[0].index == 6 and edge.shifts[0].constrained
 
 
-def test_a_null_test_stops_early_and_a_real_change_draws_every_replicate() -> None:
-    """Sequential p-values (Besag and Clifford): on a no-change series the test stops at
-    the replicate of its 10th hit with p = 10 / drawn > 0.05; on a clear step it draws all
-    199 and p sits at the floor. The stop falls exactly on the 10th hit: the same seed
-    without stopping counts 10 hits in `drawn` replicates and 9 in one fewer. Catches a
-    stop that fires while p could still reach alpha, p from the fixed-count formula after
-    a stop, and an off-by-one in the stopping replicate."""
-    from tipdrift.inference import STOP_CHUNK, STOP_HITS, exceedances, segment_test
+def test_sequential_tests_stop_only_when_the_decision_is_clear() -> None:
+    """Sequential p-values: on a no-change series the test stops at the replicate of its
+    10th hit (Besag and Clifford) with p = 10 / drawn > 0.05; on a clear step no replicate
+    of the first 99 reaches the statistic and it stops there with p = 0.01; a candidate
+    whose p is near 0.05 draws all 199. The stop falls exactly on the 10th hit: the first
+    chunk's replicates replayed from the same seed reach 10 hits at `drawn` and 9 one
+    before. Catches a stop that fires while p could still reach alpha, p from the
+    fixed-count formula after a stop, an off-by-one in the stopping replicate, and a clear
+    step drawing every replicate (or stopping before 99)."""
+    from tipdrift.inference import CLEAR_AT, STOP_CHUNK, STOP_HITS, segment_test, sequential_exceedances
     from tipdrift.models import MixModel, Noise
     from tipdrift.params import DriftParams
 
     # a stopped test's p (at least STOP_HITS / n_boot) is above alpha at the defaults
     assert STOP_HITS / DriftParams().n_boot > DriftParams().alpha
-
     rng = np.random.default_rng(15)
     null = rng.multinomial(rng.poisson(30, 96), [0.4, 0.3, 0.2, 0.1]).astype(float)
     model = MixModel(null)
@@ -168,9 +169,13 @@ def test_a_null_test_stops_early_and_a_real_change_draws_every_replicate() -> No
     lam_star, _ = model.scan(sims, 6, 1.0)
     hits = np.cumsum(lam_star >= t.statistic - 1e-9)
     assert (hits[t.replicates - 1], hits[t.replicates - 2]) == (STOP_HITS, STOP_HITS - 1)
-    assert exceedances(model, model.yk, t.statistic, Noise(), 6, 199, np.random.default_rng(5), chunk=STOP_CHUNK,
-                       stop_at=STOP_HITS) == (STOP_HITS, t.replicates)
     step = np.vstack([rng.multinomial(30, [0.4, 0.3, 0.2, 0.1], 48), rng.multinomial(30, [0.1, 0.2, 0.3, 0.4], 48)])
     m2 = MixModel(step.astype(float))
     s = segment_test(m2, m2.yk, Noise(), 6, 199, np.random.default_rng(5))
-    assert not s.stopped and s.replicates == 199 and s.p_value == 1 / 200
+    assert not s.stopped and s.at_floor and s.replicates == CLEAR_AT and s.p_value == 1 / (CLEAR_AT + 1)
+    # a statistic about as large as the 4th largest of the null's 199: p near 0.02 draws them all
+    lam_all, _ = model.scan(model.simulate(model.yk, model.null_shares(model.yk), Noise(), 199,
+                                           np.random.default_rng(6)), 6, 1.0)
+    near = float(np.sort(lam_all)[-4])
+    h, drawn, stopped = sequential_exceedances(model, model.yk, near, Noise(), 6, 199, np.random.default_rng(7))
+    assert (drawn, stopped) == (199, False) and 0 < h < STOP_HITS

@@ -3,8 +3,8 @@
 Per series (methods.md sections 2-5):
 1. overdispersion phi from Pearson X^2/df (first over the whole series, then within the
    fitted segments), floored at 1; the cost is divided by phi;
-2. search: PELT (`tipdrift.search`) with jump=1 and a minimum segment length proposes
-   candidate change points;
+2. search: the exact optimal segmentation (`tipdrift.search`) with a minimum segment
+   length proposes candidate change points;
 3. each candidate is tested on the segment between its neighbours (`tipdrift.inference`)
    against a null simulated with that segment's own noise (phi and serial dependence).
 
@@ -35,7 +35,7 @@ import polars as pl
 from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test
 from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
 from tipdrift.params import DriftParams
-from tipdrift.search import pelt_search, penalty_for
+from tipdrift.search import optimal_partition, penalty_for
 from tipdrift.series import CountSeries
 from tipdrift.shape import Shape, classify
 from tipdrift.shift import Effect, Moved, SeriesStatus, Shift
@@ -137,11 +137,11 @@ class SeriesWork:
 
     def matrix(self, min_size: int) -> np.ndarray:
         """The search's cost matrix for `min_size` (cached). One matrix serves every
-        minimum size from 2 up: PELT reads only segments at least min_size long, and a
+        minimum size from 2 up: the search reads only segments at least min_size long, and a
         segment's cost does not depend on the minimum."""
         key = min(min_size, 2)
         if key not in self.matrices:
-            self.matrices[key] = self.model.cost(self.noise.phi, self.length_penalty).matrix(key)
+            self.matrices[key] = self.model.cost_matrix(self.noise.phi, self.length_penalty, key)
         return self.matrices[key]
 
     def nearby(self, factor: float, min_size: int) -> list[int]:
@@ -192,18 +192,18 @@ def estimate_noise(model: CountModel, bkps: list[int], params: DriftParams) -> N
 
 def propose(model: CountModel, noise: Noise, pen: float, lp: float, min_size: int,
             matrix: np.ndarray | None = None, searched: list[int] | None = None) -> list[int]:
-    """Candidate change points: PELT on the cost divided by phi (dependence is left to the
+    """Candidate change points: the optimal segmentation of the cost divided by phi (dependence is left to the
     tests: dividing by a long-run factor here would hide real changes behind the inflated
-    noise of a series with several of them); where PELT proposes none, the best single
-    change of the whole series. `matrix`: the cost matrix, and `searched`: PELT's
+    noise of a series with several of them); where the search proposes none, the best single
+    change of the whole series. `matrix`: the cost matrix, and `searched`: the search's
     breakpoints on it, when already computed."""
     T = len(model.yk)
     if T < 2 * min_size:
         return []
     if searched is None:
         if matrix is None:
-            matrix = model.cost(noise.phi, lp).matrix(min_size)
-        searched = pelt_search(matrix, pen, min_size)
+            matrix = model.cost_matrix(noise.phi, lp, min_size)
+        searched = optimal_partition(matrix, pen, min_size)
     bkps = searched[:-1]
     if bkps:
         return bkps
@@ -224,9 +224,9 @@ def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> Se
     # The first estimate is over the whole series (under "no change" the right one; fixed
     # blocks would absorb a slow wander), then re-estimated within the fitted segments.
     noise = estimate_noise(model, [T], params)
-    searched: list[int] | None = None  # PELT's breakpoints at the current `noise`
+    searched: list[int] | None = None  # the search's breakpoints at the current `noise`
     for _ in range(3):
-        searched = pelt_search(model.cost(noise.phi, lp).matrix(m), pen, m) if T >= 2 * m else [T]
+        searched = optimal_partition(model.cost_matrix(noise.phi, lp, m), pen, m) if T >= 2 * m else [T]
         new = estimate_noise(model, searched, params)
         if abs(new.phi - noise.phi) <= 0.02 * noise.phi:
             break

@@ -420,7 +420,7 @@ class ShiftExplorer:
 
     def _proposed(self, unit: str, factor: float, m: int) -> list[int]:
         """What the search proposes at penalty x factor and minimum segment m, as the
-        shifts' `stability` counts it (the run's noise; where PELT proposes nothing, the
+        shifts' `stability` counts it (the run's noise; where the search proposes nothing, the
         best single change of the series)."""
         from tipdrift.detect import propose
 

@@ -43,46 +43,70 @@ class SegmentTest:
 
 
 STOP_HITS = 10  # a test stops once this many replicates reach its statistic
+CLEAR_AT = 99  # ... or when none of the first this many does
 STOP_CHUNK = 50  # replicates drawn between checks
 
 
 def exceedances(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int, reps: int,
-                rng: np.random.Generator, chunk: int = 1000, stop_at: int | None = None) -> tuple[int, int]:
-    """(hits, drawn): how many no-change replicates reach the statistic `lam`, drawn in
-    chunks. With `stop_at`, drawing stops at the replicate where the `stop_at`-th hit
-    falls (Besag and Clifford's sequential p-value, hits / drawn)."""
+                rng: np.random.Generator, chunk: int = 1000) -> int:
+    """How many of `reps` no-change replicates reach the statistic `lam` (drawn in chunks)."""
     count = 0
     for start in range(0, reps, chunk):
         sims = model.simulate(seg, model.null_shares(seg), noise, min(chunk, reps - start), rng)
         lam_star, _ = model.scan(sims, min_size, noise.phi)
+        count += int((lam_star >= lam - 1e-9).sum())
+    return count
+
+
+def _plan(n_boot: int) -> list[int]:
+    """Chunk sizes of a sequential test: the first CLEAR_AT replicates, then the rest, in
+    chunks of at most STOP_CHUNK."""
+    first = min(CLEAR_AT, n_boot)
+    sizes = []
+    for part in (first, n_boot - first):
+        sizes += [STOP_CHUNK] * (part // STOP_CHUNK) + ([part % STOP_CHUNK] if part % STOP_CHUNK else [])
+    return sizes
+
+
+def sequential_exceedances(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int,
+                           n_boot: int, rng: np.random.Generator) -> tuple[int, int, bool]:
+    """(hits, drawn, stopped) of a sequential Monte Carlo test with at most `n_boot`
+    replicates. Drawing stops at the replicate where the STOP_HITS-th hit falls (Besag and
+    Clifford's p = hits / drawn, `stopped`), or after CLEAR_AT replicates with no hit (p =
+    1 / (CLEAR_AT + 1), a floor that is refined where it blocks a decision)."""
+    hits = drawn = 0
+    for size in _plan(n_boot):
+        sims = model.simulate(seg, model.null_shares(seg), noise, size, rng)
+        lam_star, _ = model.scan(sims, min_size, noise.phi)
         hit = lam_star >= lam - 1e-9
-        if stop_at is not None and count + int(hit.sum()) >= stop_at:
-            return stop_at, start + int(np.argmax(np.cumsum(hit) >= stop_at - count)) + 1
-        count += int(hit.sum())
-    return count, reps
+        if hits + int(hit.sum()) >= STOP_HITS:
+            return STOP_HITS, drawn + int(np.argmax(np.cumsum(hit) >= STOP_HITS - hits)) + 1, True
+        hits, drawn = hits + int(hit.sum()), drawn + size
+        if drawn == CLEAR_AT and hits == 0:
+            break
+    return hits, drawn, False
 
 
 def segment_test(model: CountModel, seg: np.ndarray, noise: Noise, min_size: int, n_boot: int,
                  rng: np.random.Generator, offset: int = 0) -> SegmentTest:
-    """Scan statistic and bootstrap exceedances for one change in `seg`; `tau` is the argmax
-    date plus `offset` (the segment's start in the series). Replicates are drawn in chunks
-    and the test stops once STOP_HITS of them reach the statistic (Besag and Clifford
-    1991): p = hits / drawn then, never below STOP_HITS / n_boot, so it stops only when p
-    is above 0.05 with the default 199 replicates, and a clearly null candidate costs a
-    quarter of them."""
+    """Scan statistic and sequential bootstrap exceedances for one change in `seg`; `tau`
+    is the argmax date plus `offset` (the segment's start in the series). A test stops
+    early only when its decision at 0.05 is already clear: at its STOP_HITS-th hit (p above
+    STOP_HITS / n_boot = 0.05 at the default 199), or with no hit in the first CLEAR_AT
+    (p = 0.01; a true p above 0.05 gives that with chance 0.95^99 = 0.6%). Candidates near
+    0.05 draw all `n_boot`."""
     lam, tau = model.scan(seg[None], min_size, noise.phi)
-    hits, drawn = exceedances(model, seg, float(lam[0]), noise, min_size, n_boot, rng, chunk=STOP_CHUNK,
-                              stop_at=STOP_HITS)
+    hits, drawn, stopped = sequential_exceedances(model, seg, float(lam[0]), noise, min_size, n_boot, rng)
     return SegmentTest(statistic=float(lam[0]), tau=int(tau[0]) + offset, replicates=drawn, hits=hits,
-                       stopped=hits >= STOP_HITS)
+                       stopped=stopped)
 
 
 def refine_p(model: CountModel, seg: np.ndarray, test: SegmentTest, noise: Noise, min_size: int, max_boot: int,
              rng: np.random.Generator) -> SegmentTest:
     """Draw replicates up to `max_boot` in all and recount (the first R reached nothing)."""
     extra = max_boot - test.replicates
-    hits, _ = exceedances(model, seg, test.statistic, noise, min_size, extra, rng)
-    return SegmentTest(statistic=test.statistic, tau=test.tau, replicates=max_boot, hits=test.hits + hits)
+    hits = test.hits + exceedances(model, seg, test.statistic, noise, min_size, extra, rng)
+    return SegmentTest(statistic=test.statistic, tau=test.tau, replicates=max_boot, hits=hits)
 
 
 @dataclass(frozen=True)

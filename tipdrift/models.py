@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tipdrift.costs import CostMultinomial, CostPoisson, xlogx_counts
+from tipdrift.costs import CostMultinomial, CostPoisson, xlogx, xlogx_counts
+from tipdrift.costs.multinomial import count_array, xlogx_table_for
 
 MAX_RHO = 0.95
 
@@ -83,7 +84,24 @@ def _lagged(z: np.ndarray, valid: np.ndarray, lags: int) -> tuple[float, float]:
     return num, float((z * z)[valid].sum())
 
 
-class MixModel:
+class _CostMatrices:
+    """Cost matrices for any phi and length penalty from one likelihood matrix per series:
+    raw / phi + length_penalty * log(length), the same values to the last bit as building
+    the cost with that phi (the search re-estimates phi up to three times per series)."""
+
+    def cost_matrix(self, phi: float, length_penalty: float, min_size: int) -> np.ndarray:
+        cache: dict[int, tuple[np.ndarray, np.ndarray]] = self.__dict__.setdefault("_raw", {})
+        key = min(min_size, 2)  # the search reads only segments at least min_size long
+        if key not in cache:
+            raw = self.cost(1.0, 0.0).matrix(key)
+            idx = np.arange(raw.shape[0])
+            cache[key] = (raw, np.log(np.maximum(idx[None, :] - idx[:, None], 1).astype(float)))
+        raw, loglen = cache[key]
+        out = raw / phi
+        return out + length_penalty * loglen if length_penalty else out
+
+
+class MixModel(_CostMatrices):
     """Case-type mix: counts (T, K), multinomial likelihood, Dirichlet-multinomial noise."""
 
     kind = "mix"
@@ -135,13 +153,19 @@ class MixModel:
         """Max over tau in [m, L-m] of 2[c(0,L) - c(0,tau) - c(tau,L)]/phi, per replicate."""
         cum = np.cumsum(ysim, axis=1)
         L = ysim.shape[1]
+        counts = count_array(cum)  # whole counts: integer sums and x log x from a table
+        if counts is not None:
+            cum = counts
         total = cum[:, -1, :]
         taus = np.arange(m, L - m + 1)
         left = cum[:, taus - 1, :]
         right = total[:, None, :] - left
+        table = xlogx_table_for(int(total.sum(-1).max()) if counts is not None else -1)
 
         def c(x: np.ndarray) -> np.ndarray:
-            return xlogx_counts(x.sum(axis=-1)) - xlogx_counts(x).sum(axis=-1)
+            if table is not None:
+                return table[x.sum(axis=-1)] - table[x].sum(axis=-1)
+            return xlogx(x.sum(axis=-1)) - xlogx(x).sum(axis=-1)
 
         lr = 2.0 * (c(total)[:, None] - c(left) - c(right)) / phi
         j = np.argmax(lr, axis=1)
@@ -198,7 +222,7 @@ def _multinomial(rng: np.random.Generator, n_t: np.ndarray, P: np.ndarray) -> np
     return out
 
 
-class VolumeModel:
+class VolumeModel(_CostMatrices):
     """Case volume: period totals (T,), Poisson likelihood, gamma-Poisson noise."""
 
     kind = "volume"

@@ -1,5 +1,5 @@
-"""The search step: penalties on the -log L scale and PELT over a precomputed cost matrix
-(methods.md sections 2-3)."""
+"""The search step: penalties on the -log L scale and the exact optimal segmentation over
+a precomputed cost matrix (methods.md sections 2-3)."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,30 +21,32 @@ def penalty_for(penalty: str | float, n_params: int, n_periods: int) -> tuple[fl
     return (n_params + 2) / 2 * np.log(n_periods), 0.5
 
 
-def pelt_search(cost_matrix: np.ndarray, pen: float, min_size: int) -> list[int]:
-    """PELT with jump=1 over a precomputed cost matrix; returns breakpoints ending with n.
+def optimal_partition(cost_matrix: np.ndarray, pen: float, min_size: int) -> list[int]:
+    """The segmentation minimising sum of c(s, e) + pen per change, every segment at least
+    `min_size` long (optimal partitioning); returns breakpoints ending with n.
 
-    Follows `ruptures.Pelt._seg` step for step (same candidate order, first minimum on
-    ties, same pruning rule), so both give the same breakpoints for the same costs. The
-    admissible set is small after pruning, so plain Python lists beat numpy calls here.
+    Exact, unlike PELT with a minimum segment length (ruptures' pruning can drop a start
+    that becomes optimal later: on the drift benchmark's series it missed the optimum in
+    about 3% of searches). Vectorised `min_size` ends at a time: F[b] for b in [b0, b0 + m)
+    needs F[s] only for s <= b - m < b0. Ties go to the earliest start, as in ruptures.
     """
     n = cost_matrix.shape[0] - 1
-    rows = (cost_matrix.T + pen).tolist()  # rows[e][s] = c(s, e) + pen
-    F = [0.0] + [float("inf")] * n
-    prev = [-1] * (n + 1)
-    adm: list[int] = []
-    for bkp in [*range(min_size, n), n]:
-        new = bkp - min_size
-        if new == 0 or new >= min_size:  # [0, new) has a partition; ruptures skips the others
-            adm.append(new)
-        row = rows[bkp]
-        vals = [F[s] + row[s] for s in adm]
-        best = min(vals)
-        F[bkp] = best
-        prev[bkp] = adm[vals.index(best)]
-        limit = best + pen
-        adm = [s for s, v in zip(adm, vals) if v <= limit]
+    m = min_size
+    F = np.full(n + 1, np.inf)  # F[1..m-1] stay inf: no segmentation ends there
+    F[0] = 0.0
+    prev = np.zeros(n + 1, dtype=np.int64)
+    close = np.tril(np.ones((max(m - 1, 0), m), dtype=bool))  # start S-m+1+r is too close to end b0+j, j <= r
+    cols = np.arange(m)
+    for b0 in range(m, n + 1, m):
+        b1 = min(b0 + m, n + 1)
+        B, S = b1 - b0, b1 - m  # block width; starts 0..S-1 reach the block's last end
+        vals = F[:S, None] + cost_matrix[:S, b0:b1] + pen
+        if B > 1:
+            vals[S - B + 1:][close[:B - 1, :B]] = np.inf
+        i = vals.argmin(axis=0)
+        F[b0:b1] = vals[i, cols[:B]]
+        prev[b0:b1] = i
     bkps = [n]
     while prev[bkps[-1]] > 0:
-        bkps.append(prev[bkps[-1]])
+        bkps.append(int(prev[bkps[-1]]))
     return sorted(bkps)

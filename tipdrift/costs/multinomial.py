@@ -28,6 +28,19 @@ def _xlogx_upto(top: int) -> np.ndarray:
     return _table
 
 
+def count_array(x: np.ndarray) -> np.ndarray | None:
+    """`x` as int64 when it holds whole, non-negative counts the shared table covers, else None."""
+    if x.size and (x.min() < 0 or x.max() > _TABLE_LIMIT):
+        return None
+    xi = x.astype(np.int64)
+    return xi if np.array_equal(xi, x) else None
+
+
+def xlogx_table_for(top: int) -> np.ndarray | None:
+    """The shared x log x table covering 0..top, or None for top < 0 or past the limit."""
+    return _xlogx_upto(top) if 0 <= top <= _TABLE_LIMIT else None
+
+
 def xlogx_counts(x: np.ndarray) -> np.ndarray:
     """x log x of whole counts by a gather from a shared table (about twice as fast as the
     logs, and the same values to the last bit); other values through `xlogx`."""
