@@ -1,7 +1,8 @@
 """Drift-detection accuracy on scenario series unlike tipdrift's own generator.
 
     .venv/bin/python benchmarks/scenarios.py [--reps 40] [--seed 0] [--out results.json]
-                                             [--units 300 30] [--only NAME ...]
+                                             [--units 300 30] [--null-sd 0.1] [--n 20]
+                                             [--only NAME ...]
 
 1. Each scenario of `tipdrift.testing.scenarios.SUITE` (`--reps` series each) through
    `fit_series` with default parameters (yearly: `min_size=3`, `freq="year"`): the
@@ -9,9 +10,10 @@
    recall and precision (TCPDBench margin: 3 periods, 1 for yearly); coverage of the true
    date by the 95% interval of the matched detection (gradual: of the transition's
    midpoint); mean shifts per series; fit time.
-2. Many units, one family: `--units` independent no-change units and step units (TVD 0.2,
-   n 20, T 96), one case per row from 2010-01 through `build_series` and
-   `DriftDetector(penalty="bic", volume=False)` (mix only: nothing is planted in
+2. Many units, one family: `--units` no-change units (independent, or with `--null-sd`
+   an AR(1) wander) and step units (TVD 0.2, `--n` cases a month, T 96), one case per row
+   from 2010-01 through `build_series` and
+   `DriftDetector(penalty=--penalty, bic by default; volume=False)` (mix only: nothing is planted in
    volume): the false discovery proportion Benjamini-Hochberg is meant to hold at 5%.
 
 `--out` writes every series' truth, detections and scores as JSON.
@@ -65,16 +67,17 @@ def extras(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def bh_check(n_null: int, n_step: int, seed: int) -> dict:
+def bh_check(n_null: int, n_step: int, seed: int, null_sd: float = 0.0, n: float = 20, penalty: str = "bic") -> dict:
     from tipdrift.detect import DriftDetector
     from tipdrift.series import build_series
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB4]))
     t0 = time.perf_counter()
-    df, truth = many_units(rng, n_null=n_null, n_step=n_step, T=96, n=20, tvd=0.2, start="2010-01-01")
+    df, truth = many_units(rng, n_null=n_null, n_step=n_step, T=96, n=n, tvd=0.2, start="2010-01-01",
+                           null_sd=null_sd)
     series = build_series(df, unit="unit", date="date", category="category", freq="month")
     t1 = time.perf_counter()
-    det = DriftDetector(penalty="bic", volume=False, seed=seed).fit(series)
+    det = DriftDetector(penalty=penalty, volume=False, seed=seed).fit(series)
     t2 = time.perf_counter()
     res = score_units_shifts(det.shifts_, truth, "2010-01-01", margin=3)
     res.update({"units": len(truth), "rows": df.height, "family": dict(det.family_), "build_s": t1 - t0,
@@ -104,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--units", type=int, nargs=2, default=(300, 30), metavar=("NULL", "STEP"),
                     help="units of the many-unit BH check (0 0 skips it)")
     ap.add_argument("--only", nargs="*", default=None, help="scenario names to run")
+    ap.add_argument("--null-sd", type=float, default=0.0,
+                    help="many-unit check: no-change units wander as an AR(1) (rho 0.9) with this innovation sd")
+    ap.add_argument("--n", type=float, default=20, help="many-unit check: cases a month")
+    ap.add_argument("--penalty", default="bic", help="many-unit check: the search's penalty (bic: permissive)")
     a = ap.parse_args(argv)
     start = time.perf_counter()
     rows = []
@@ -116,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     print(extras(rows))
     bh = None
     if sum(a.units):
-        bh = bh_check(a.units[0], a.units[1], a.seed)
-        print(f"\nmany units ({a.units[0]} no-change + {a.units[1]} steps TVD 0.2, n 20, T 96; "
-              f"DriftDetector(penalty='bic'), mix): {bh['discoveries']} shifts, {bh['false_discoveries']} false, "
+        bh = bh_check(a.units[0], a.units[1], a.seed, a.null_sd, a.n, a.penalty)
+        null = f"AR(1) rho 0.9 sd {a.null_sd}" if a.null_sd else "independent"
+        print(f"\nmany units ({a.units[0]} no-change ({null}) + {a.units[1]} steps TVD 0.2, n {a.n:g}, T 96; "
+              f"DriftDetector(penalty='{a.penalty}'), mix): {bh['discoveries']} shifts, {bh['false_discoveries']} false, "
               f"FDP {bh['fdp']:.3f}; power {bh['power']:.2f}; no-change units with a shift "
               f"{bh['null_units_with_shift']}/{bh['null_units']}; coverage {_f(bh['coverage'])}; "
               f"family {bh['family']}; {bh['rows']:,} rows, build {bh['build_s']:.1f} s, detect {bh['detect_s']:.1f} s")

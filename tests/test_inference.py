@@ -23,8 +23,9 @@ def _draw(name: str, rep: int, seed: int = 0):
 @pytest.mark.slow
 def test_month_to_month_dependence_does_not_become_steps() -> None:
     """Logit shares wandering as AR(1) (rho 0.9, innovation sd 0.1, 30 cases a month), no
-    change: few series get a mix shift (measured 15% of 40 at seed 0; 88% before the
-    dependence-aware null), and far fewer than when dependence is ignored. Catches a null
+    change: fewer series get a mix shift than when dependence is ignored (measured 17% of
+    100 at seed 0 in benchmarks/scenarios.py, 88% with an independent null; issue 10's
+    target of 10% is not met, so this asserts the gain, not the target). Catches a null
     that simulates independent periods, and a dependence estimate that is always 0."""
     alarms = naive = 0
     for rep in range(30):

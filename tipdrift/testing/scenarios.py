@@ -505,10 +505,12 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def many_units(rng: np.random.Generator, n_null: int = 300, n_step: int = 30, T: int = 96, K: int = 4,
                n: float = 20, tvd: float = 0.2, start: str = "2010-01-01",
-               categories: Sequence[str] | None = None) -> tuple[Any, dict[str, list[int]]]:
+               categories: Sequence[str] | None = None, null_sd: float = 0.0) -> tuple[Any, dict[str, list[int]]]:
     """A long frame (unit, date, category; one row per case, day of month uniform 1-28) of
-    `n_null` independent no-change units and `n_step` units with one step of TVD `tvd`
-    (`independent_step`), monthly from `start`; and the truth, unit -> month indices."""
+    `n_null` no-change units (independent months, or with `null_sd` > 0 logit shares that
+    wander as an AR(1) with rho 0.9 and that innovation sd) and `n_step` units with one
+    step of TVD `tvd` (`independent_step`), monthly from `start`; and the truth, unit ->
+    month indices."""
     import polars as pl
 
     cats = list(categories or [f"type_{chr(97 + k)}" for k in range(K)])
@@ -519,7 +521,7 @@ def many_units(rng: np.random.Generator, n_null: int = 300, n_step: int = 30, T:
     for i in range(n_null + n_step):
         name = f"U{i:0{width}d}"
         if i < n_null:
-            y, tr = ar1_no_change(rng, T=T, K=K, n=n, sd=0.0)
+            y, tr = ar1_no_change(rng, T=T, K=K, n=n, rho=0.9, sd=null_sd)
         else:
             y, tr = independent_step(rng, T=T, K=K, n=n, tvd=tvd)
         truth[name] = list(tr.taus)
