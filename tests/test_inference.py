@@ -180,3 +180,36 @@ def test_sequential_tests_stop_only_when_the_decision_is_clear() -> None:
     near = float(np.sort(lam_all)[-4])
     h, drawn, stopped = sequential_exceedances(model, model.yk, near, Noise(), 6, 199, np.random.default_rng(7))
     assert (drawn, stopped) == (199, False) and 0 < h < STOP_HITS
+
+
+def test_a_test_that_went_on_past_its_early_answer_has_an_exact_p_value() -> None:
+    """Under the null (the statistic's rank among 200 uniform) the sequential test's p is
+    valid: P(p <= x) <= x at the levels BH uses (0.01-0.05), counting the early answer
+    after 99 replicates with no hit. Catches the plain (1 + hits) / 200 for a test that
+    went on, which gives P(p <= 0.01) = 0.0125 and P(p <= 0.02) = 0.021."""
+    from tipdrift.inference import SegmentTest
+
+    rng = np.random.default_rng(3)
+    N = 100_000
+    hit = rng.random((N, 199)) >= rng.random(N)[:, None]
+    first, total = hit[:, :99].sum(1), hit.sum(1)
+    p = np.array([0.01 if f == 0 else SegmentTest(0.0, 0, 199, int(h), cleared_at=99).p_value
+                  for f, h in zip(first, total)])
+    for x in (0.01, 0.015, 0.02, 0.03, 0.05):
+        assert (p <= x + 1e-12).mean() <= x + 3 * np.sqrt(x / N), x
+    assert SegmentTest(0.0, 0, 199, 1, cleared_at=99).p_value > 0.012
+
+
+def test_a_run_keeps_no_cost_matrix_per_series() -> None:
+    """After the search and after elimination a series holds no (T+1)^2 matrix (about
+    0.5 MB each at T = 240; a run of 1,000 series held 0.9 GB more before). Catches a
+    likelihood-matrix cache or a stability matrix left on every series."""
+    from tipdrift.detect import eliminate, search_series
+    from tipdrift.params import DriftParams
+
+    y, _ = _draw("step_tvd0.15", 0)
+    work = search_series("k", "mix", y, DriftParams())
+    assert "_raw" not in work.model.__dict__
+    kept = eliminate([work], DriftParams())[0]
+    assert kept and kept[0].stability is not None
+    assert "_raw" not in work.model.__dict__ and not work.matrices

@@ -15,8 +15,9 @@ family is not only the extreme series a penalty selected). Benjamini-Hochberg ru
 that family; then backward elimination at the BH-adjusted level: in each unit the
 candidate with the largest adjusted p is dropped if it exceeds alpha (its neighbours'
 segment is re-tested), and BH runs again over the same family (eliminated candidates
-count as p = 1), until every remaining candidate holds. A p-value stuck at the floor
-1/(R+1) whose adjusted value blocks the decision is refined with more replicates first.
+count as p = 1), until every remaining candidate holds. A p-value at the floor (no
+replicate reached the statistic: 0.01 after the test's first 99) whose adjusted value
+blocks the decision is refined with more replicates first.
 Kept change points get a 95% location interval from bootstrap refits.
 
 `DriftDetector(params).fit(series)` gives typed `Shift` records (`shifts_`) and one
@@ -142,6 +143,7 @@ class SeriesWork:
         key = min(min_size, 2)
         if key not in self.matrices:
             self.matrices[key] = self.model.cost_matrix(self.noise.phi, self.length_penalty, key)
+            self.model.release()
         return self.matrices[key]
 
     def nearby(self, factor: float, min_size: int) -> list[int]:
@@ -231,8 +233,10 @@ def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> Se
         if abs(new.phi - noise.phi) <= 0.02 * noise.phi:
             break
         noise, searched = new, None
-    return SeriesWork(key=key, model=model, noise=new, penalty=float(pen), length_penalty=lp,
+    work = SeriesWork(key=key, model=model, noise=new, penalty=float(pen), length_penalty=lp,
                       candidates=propose(model, noise, pen, lp, m, searched=searched), params=params)
+    model.release()  # every series of a run is held until elimination ends
+    return work
 
 
 STABILITY_GRID: tuple[tuple[float, int], ...] = ((0.5, 0), (2.0, 0), (1.0, -1), (1.0, 1))
@@ -287,6 +291,7 @@ def eliminate(works: list[SeriesWork], params: DriftParams) -> list[list[Located
     for w, adj in zip(works, _adjusted(works, m)):
         noise = w.fitted_noise() if len(adj) else w.noise
         out.append([w.locate(j, float(a), noise) for j, a in enumerate(adj)])
+        w.matrices.clear()  # (T+1)^2 floats each, no longer needed once located
     return out
 
 

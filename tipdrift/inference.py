@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from math import comb
 
 import numpy as np
 
@@ -29,17 +31,32 @@ class SegmentTest:
     replicates: int
     hits: int
     stopped: bool = False  # stopped early at STOP_HITS exceedances (a sequential p-value)
+    cleared_at: int = 0  # the test would have stopped after this many replicates with no hit
 
     @property
     def p_value(self) -> float:
         if self.stopped:
             return self.hits / self.replicates
+        if self.cleared_at and self.replicates > self.cleared_at:
+            return continued_p(self.hits, self.cleared_at, self.replicates)
         return (1 + self.hits) / (self.replicates + 1)
 
     @property
     def at_floor(self) -> bool:
         """No replicate reached the statistic: p is the smallest value R replicates can give."""
         return self.hits == 0
+
+
+@lru_cache(maxsize=None)
+def continued_p(hits: int, first: int, reps: int) -> float:
+    """Exact p of a test that went on past `first` replicates (it had a hit among them) and
+    ended with `hits` in `reps`. Under the null the statistic's rank among reps + 1 is
+    uniform, so P(p <= this) = P(no hit in the first `first`: the early answer, 1 / (first
+    + 1)) + P(some hit there and at most `hits` in all) = 1/(first+1) + (hits+1)/(reps+1) -
+    sum_{k<=hits} C(reps-first, k) / C(reps, k) / (reps+1). The plain (1 + hits)/(reps + 1)
+    would be too small near 0.01 (0.0100 where this gives 0.0125 for one hit in 199)."""
+    none_first = sum(comb(reps - first, k) / comb(reps, k) for k in range(hits + 1)) / (reps + 1)
+    return min(1.0, 1 / (first + 1) + (hits + 1) / (reps + 1) - none_first)
 
 
 STOP_HITS = 10  # a test stops once this many replicates reach its statistic
@@ -94,11 +111,12 @@ def segment_test(model: CountModel, seg: np.ndarray, noise: Noise, min_size: int
     early only when its decision at 0.05 is already clear: at its STOP_HITS-th hit (p above
     STOP_HITS / n_boot = 0.05 at the default 199), or with no hit in the first CLEAR_AT
     (p = 0.01; a true p above 0.05 gives that with chance 0.95^99 = 0.6%). Candidates near
-    0.05 draw all `n_boot`."""
+    0.05 draw all `n_boot`; their p counts the early answer they could have had
+    (`continued_p`)."""
     lam, tau = model.scan(seg[None], min_size, noise.phi)
     hits, drawn, stopped = sequential_exceedances(model, seg, float(lam[0]), noise, min_size, n_boot, rng)
     return SegmentTest(statistic=float(lam[0]), tau=int(tau[0]) + offset, replicates=drawn, hits=hits,
-                       stopped=stopped)
+                       stopped=stopped, cleared_at=CLEAR_AT if n_boot > CLEAR_AT else 0)
 
 
 def refine_p(model: CountModel, seg: np.ndarray, test: SegmentTest, noise: Noise, min_size: int, max_boot: int,

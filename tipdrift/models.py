@@ -12,6 +12,7 @@ autocorrelation, then multinomial or Poisson draws with the observed totals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -87,18 +88,29 @@ def _lagged(z: np.ndarray, valid: np.ndarray, lags: int) -> tuple[float, float]:
 class _CostMatrices:
     """Cost matrices for any phi and length penalty from one likelihood matrix per series:
     raw / phi + length_penalty * log(length), the same values to the last bit as building
-    the cost with that phi (the search re-estimates phi up to three times per series)."""
+    the cost with that phi (the search re-estimates phi up to three times per series).
+    `release()` drops the likelihood matrix once the search is done (it is (T+1)^2 floats)."""
 
     def cost_matrix(self, phi: float, length_penalty: float, min_size: int) -> np.ndarray:
-        cache: dict[int, tuple[np.ndarray, np.ndarray]] = self.__dict__.setdefault("_raw", {})
+        cache: dict[int, np.ndarray] = self.__dict__.setdefault("_raw", {})
         key = min(min_size, 2)  # the search reads only segments at least min_size long
         if key not in cache:
-            raw = self.cost(1.0, 0.0).matrix(key)
-            idx = np.arange(raw.shape[0])
-            cache[key] = (raw, np.log(np.maximum(idx[None, :] - idx[:, None], 1).astype(float)))
-        raw, loglen = cache[key]
+            cache[key] = self.cost(1.0, 0.0).matrix(key)
+        raw = cache[key]
         out = raw / phi
-        return out + length_penalty * loglen if length_penalty else out
+        return out + length_penalty * _log_lengths(raw.shape[0]) if length_penalty else out
+
+    def release(self) -> None:
+        self.__dict__.pop("_raw", None)
+
+
+@lru_cache(maxsize=8)
+def _log_lengths(n1: int) -> np.ndarray:
+    """log(max(e - s, 1)) for an (n1, n1) cost matrix, shared by every series of that length."""
+    idx = np.arange(n1)
+    out = np.log(np.maximum(idx[None, :] - idx[:, None], 1).astype(float))
+    out.flags.writeable = False
+    return out
 
 
 class MixModel(_CostMatrices):

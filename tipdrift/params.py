@@ -115,7 +115,7 @@ class DriftParams(_Params):
     min_size: int = 0  # minimum segment length in periods; 0: by freq (MIN_SIZE_BY_FREQ)
     alpha: float = 0.05  # level for the BH-adjusted p-value
     n_boot: int = 199  # bootstrap replicates per test
-    max_boot: int = 9999  # p-values stuck at the floor 1/(n_boot+1) are refined up to this many replicates
+    max_boot: int = 9999  # p-values at the floor (0.01: no hit in a test's first 99) are refined up to this many
     seed: int = 0
     volume: bool = True  # also detect shifts in cases per period
     pooled: bool = False  # also analyse the all-units series and decompose its shifts
