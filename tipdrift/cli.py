@@ -430,6 +430,7 @@ def _demo_ctdc(out: Path) -> None:
     """Step 3b: the CTDC-layout sample read through its mapping alone, by citizenship and year."""
     ctdc = Path("data/examples/ctdc")
     if not (ctdc / "sample.csv").is_file():
+        print(f"\n-- 3b. skipped: {ctdc}/sample.csv not found (run the demo from the repository's root)")
         return
     print("\n-- 3b. a source in the CTDC global-dataset layout (year only, flag columns, no record id, "
           "k-anonymised copies), read through its mapping alone")
@@ -446,6 +447,7 @@ def _demo_persons(out: Path, tparams: TrajectoryParams) -> None:
 
     example = Path("data/examples/persons")
     if not (example / "arrests.csv").is_file():
+        print(f"\n-- 2b. skipped: {example}/arrests.csv not found (run the demo from the repository's root)")
         return
     print("\n-- 2b. a keyless, name-only source: three agencies' files (data/examples/persons) that share no person "
           "id and name no other record; persons resolved from names and birth dates (--match probabilistic)")

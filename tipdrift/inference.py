@@ -64,15 +64,19 @@ CLEAR_AT = 99  # ... or when none of the first this many does
 STOP_CHUNK = 50  # replicates drawn between checks
 
 
+def _reached(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int, reps: int,
+             rng: np.random.Generator) -> np.ndarray:
+    """For each of `reps` new no-change replicates, whether its statistic reaches `lam`."""
+    sims = model.simulate(seg, model.null_shares(seg), noise, reps, rng)
+    lam_star, _ = model.scan(sims, min_size, noise.phi)
+    return lam_star >= lam - 1e-9
+
+
 def exceedances(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int, reps: int,
                 rng: np.random.Generator, chunk: int = 1000) -> int:
     """How many of `reps` no-change replicates reach the statistic `lam` (drawn in chunks)."""
-    count = 0
-    for start in range(0, reps, chunk):
-        sims = model.simulate(seg, model.null_shares(seg), noise, min(chunk, reps - start), rng)
-        lam_star, _ = model.scan(sims, min_size, noise.phi)
-        count += int((lam_star >= lam - 1e-9).sum())
-    return count
+    return sum(int(_reached(model, seg, lam, noise, min_size, min(chunk, reps - start), rng).sum())
+               for start in range(0, reps, chunk))
 
 
 def _plan(n_boot: int) -> list[int]:
@@ -93,9 +97,7 @@ def sequential_exceedances(model: CountModel, seg: np.ndarray, lam: float, noise
     1 / (CLEAR_AT + 1), a floor that is refined where it blocks a decision)."""
     hits = drawn = 0
     for size in _plan(n_boot):
-        sims = model.simulate(seg, model.null_shares(seg), noise, size, rng)
-        lam_star, _ = model.scan(sims, min_size, noise.phi)
-        hit = lam_star >= lam - 1e-9
+        hit = _reached(model, seg, lam, noise, min_size, size, rng)
         if hits + int(hit.sum()) >= STOP_HITS:
             return STOP_HITS, drawn + int(np.argmax(np.cumsum(hit) >= STOP_HITS - hits)) + 1, True
         hits, drawn = hits + int(hit.sum()), drawn + size

@@ -32,8 +32,9 @@ class Clusters:
     refused: int  # links not made because they would join co-defendants of one case
 
 
-def _uid(kind: str, n: int) -> pl.Series:
-    return pl.Series("unique_id", [f"{kind}:{i}" for i in range(n)])
+def record_ids(kind: str, n: int) -> pl.Series:
+    """The unique ids Splink sees for a table's n records, in order: "kind:0", "kind:1", ..."""
+    return pl.select((pl.lit(f"{kind}:") + pl.int_range(n, dtype=pl.Int64).cast(pl.String)).alias("unique_id")).to_series()
 
 
 def references(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -43,8 +44,8 @@ def references(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     for kind, key, target in REFERENCES:
         if kind not in tables or target not in tables or key not in tables[kind].columns:
             continue
-        src = tables[kind].select(pl.col(key).cast(pl.String)).with_columns(_uid(kind, tables[kind].height))
-        dst = (tables[target].select(pl.col(key).cast(pl.String)).with_columns(_uid(target, tables[target].height))
+        src = tables[kind].select(pl.col(key).cast(pl.String)).with_columns(record_ids(kind, tables[kind].height))
+        dst = (tables[target].select(pl.col(key).cast(pl.String)).with_columns(record_ids(target, tables[target].height))
                .unique(subset=key, keep="first", maintain_order=True))
         out.append(src.drop_nulls(key).join(dst, on=key, how="inner", suffix="_r")
                    .select(pl.col("unique_id").alias("unique_id_l"), pl.col("unique_id_r")))
@@ -61,7 +62,7 @@ def codefendants(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         return empty
     who = pl.col("person_id").cast(pl.String) if "person_id" in p.columns else pl.lit(None, pl.String)
     df = (p.select(pl.col("case_id").cast(pl.String).alias("case"), who.alias("who"))
-          .with_columns(_uid("prosecutions", p.height))
+          .with_columns(record_ids("prosecutions", p.height))
           .with_columns(pl.col("who").fill_null(pl.col("unique_id"))).drop_nulls("case"))
     return df.filter(pl.col("who").n_unique().over("case") > 1).select("unique_id", "case", "who")
 
@@ -124,16 +125,20 @@ def cluster(ids: pl.Series, pairs: pl.DataFrame, threshold: float, refs: pl.Data
     labels = _components(n, edges)
     held = cases.join(pos, on="unique_id")
     held = held.with_columns(pl.Series("comp", labels[held.get_column("pos").to_numpy()]))
-    clash = held.group_by("comp", "case").agg(pl.col("who").n_unique().alias("k")).filter(pl.col("k") > 1)
+    clash = (held.group_by("comp", "case").agg(pl.col("who").n_unique().alias("k")).filter(pl.col("k") > 1)
+             .select("comp").unique())
     refused = 0
-    for comp in clash.get_column("comp").unique().sort().to_list():
-        nodes = np.nonzero(labels == comp)[0]
-        mine = held.filter(pl.col("comp") == comp)
-        per: dict[int, dict[str, str]] = {}
-        for p, c, w in mine.select("pos", "case", "who").iter_rows():
-            per.setdefault(p, {})[c] = w
-        sub = edges.filter(pl.col("u").is_in(nodes) & pl.col("v").is_in(nodes))
-        roots, r = _greedy(nodes, sub, per)
-        refused += r
-        labels[list(roots)] = list(roots.values())
+    if clash.height:  # split edges and defendants by component once, not once per component
+        at = edges.with_columns(pl.Series("comp", labels[edges.get_column("u").to_numpy()])).join(clash, on="comp")
+        sub = at.partition_by("comp", as_dict=True, include_key=False)
+        mine = held.join(clash, on="comp").partition_by("comp", as_dict=True, include_key=False)
+        for (comp,) in sorted(mine):
+            per: dict[int, dict[str, str]] = {}
+            for p, c, w in mine[(comp,)].select("pos", "case", "who").iter_rows():
+                per.setdefault(p, {})[c] = w
+            links = sub[(comp,)]  # every node of a component with a clash is on one of its links
+            nodes = np.unique(np.concatenate([links.get_column("u").to_numpy(), links.get_column("v").to_numpy()]))
+            roots, r = _greedy(nodes, links, per)
+            refused += r
+            labels[list(roots)] = list(roots.values())
     return Clusters(labels=pl.Series("label", labels), refused=refused)

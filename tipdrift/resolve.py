@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from tipdrift.merge import cluster, codefendants, references
+from tipdrift.merge import cluster, codefendants, record_ids, references
 
 PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender")
 EVENT_DATES = ("arrest_date", "filing_date", "disposition_date")
@@ -92,8 +92,8 @@ def _context(df: pl.DataFrame, source: str) -> dict[str, pl.Series]:
         return df.get_column(name).cast(pl.String) if name in df.columns else pl.Series([None] * df.height,
                                                                                        dtype=pl.String)
     when = next((c for c in EVENT_DATES if c in df.columns), "")
-    return {"unique_id": pl.Series([f"{source}:{i}" for i in range(df.height)]),
-            "source_dataset": pl.Series([source] * df.height), "agency_table": pl.Series([source] * df.height),
+    table = pl.repeat(source, df.height, dtype=pl.String, eager=True)
+    return {"unique_id": record_ids(source, df.height), "source_dataset": table, "agency_table": table,
             "jurisdiction": col("jurisdiction"),
             "agency_person": (source + ":" + col("person_id")), "event_date": col(when),
             "gender": col("gender").str.to_lowercase().str.slice(0, 1)}
@@ -411,7 +411,7 @@ RECORD_IDS = {"arrests": "arrest_id", "prosecutions": "prosecution_id", "disposi
 
 def _records(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """unique_id -> "table:record id" (what a reviewer looks up; never a name)."""
-    return pl.concat([pl.DataFrame({"unique_id": [f"{k}:{i}" for i in range(df.height)],
+    return pl.concat([pl.DataFrame({"unique_id": record_ids(k, df.height),
                                     "record": (f"{k}:" + df.get_column(RECORD_IDS.get(k, df.columns[0])).cast(pl.String))})
                       for k, df in tables.items()])
 

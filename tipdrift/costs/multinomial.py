@@ -23,9 +23,12 @@ _table = np.zeros(1)
 def _xlogx_upto(top: int) -> np.ndarray:
     """The shared table of x log x for x = 0..top or more (grown by doubling, kept)."""
     global _table
-    if top >= len(_table):
-        _table = xlogx(np.arange(min(max(top + 1, 2 * len(_table)), _TABLE_LIMIT + 1), dtype=float))
-    return _table
+    table = _table
+    if top >= len(table):
+        table = xlogx(np.arange(min(max(top + 1, 2 * len(table)), _TABLE_LIMIT + 1), dtype=float))
+        if len(table) > len(_table):  # never replace a longer table another caller made meanwhile
+            _table = table
+    return table
 
 
 def count_array(x: np.ndarray) -> np.ndarray | None:
@@ -44,11 +47,10 @@ def xlogx_table_for(top: int) -> np.ndarray | None:
 def xlogx_counts(x: np.ndarray) -> np.ndarray:
     """x log x of whole counts by a gather from a shared table (about twice as fast as the
     logs, and the same values to the last bit); other values through `xlogx`."""
-    top = float(x.max()) if x.size else 0.0
-    xi = x.astype(np.int64) if top <= _TABLE_LIMIT and (not x.size or x.min() >= 0) else None
-    if xi is None or not np.array_equal(xi, x):
+    xi = count_array(x)
+    if xi is None:
         return xlogx(x)
-    return _xlogx_upto(int(top))[xi]
+    return _xlogx_upto(int(xi.max()) if xi.size else 0)[xi]
 
 
 def xlogx_table(cum: np.ndarray) -> np.ndarray | None:
@@ -60,6 +62,8 @@ def xlogx_table(cum: np.ndarray) -> np.ndarray | None:
     top = float(cum[-1].sum()) if cum.ndim > 1 else float(cum[-1])
     if not np.all(cum == np.round(cum)) or top > 5e7:
         return None
+    if top <= _TABLE_LIMIT:  # the table the scans share (the same values)
+        return _xlogx_upto(int(top))
     return xlogx(np.arange(int(top) + 1, dtype=float))
 
 
