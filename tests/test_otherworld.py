@@ -129,7 +129,7 @@ def test_planted_mix_steps_are_found(world: dict, shifts: dict) -> None:
 
 def test_no_change_units_stay_quiet(world: dict, shifts: dict) -> None:
     """8 units with a constant mix, one of which doubles its volume (x1.9) mid-way.
-    Measured: none of the 8 at seed 0 (seeds 0-9: 2 of 80; 3 of 80 before the exact search
+    Measured: none of the 8 at seed 0 (seeds 0-9: 1 of 80 with the pooled dependence, 2 of 80 before it; 3 of 80 before the exact search
     and the sequential tests, and 1 of 8 at seed 0 in between); the volume step found
     within 3 months (10 of 10 seeds). BH over the run's 17 candidates controls the false discovery
     rate, not each unit: with 9 strong steps in the family, a null candidate with raw p

@@ -22,7 +22,7 @@ def __getattr__(name: str):  # the heavier pieces load on first use, so `import 
     lazy = {
         "link_trajectories": "tipdrift.link", "link_files": "tipdrift.link",
         "AttritionFitter": "tipdrift.attrition", "RearrestFitter": "tipdrift.attrition",
-        "DriftDetector": "tipdrift.detect", "run_drift": "tipdrift.drift", "DriftRun": "tipdrift.drift",
+        "DriftDetector": "tipdrift.detect", "fit_run": "tipdrift.detect", "run_drift": "tipdrift.drift", "DriftRun": "tipdrift.drift",
         "attach_context": "tipdrift.context", "load_context": "tipdrift.context",
         "decompose_pooled_shift": "tipdrift.decompose",
     }
@@ -35,5 +35,5 @@ def __getattr__(name: str):  # the heavier pieces load on first use, so `import 
 
 __all__ = ["__version__", "AttritionFitter", "CountSeries", "DriftDetector", "DriftParams", "DriftRun", "InputFileError",
            "LoadResult", "Mapping", "ParameterError", "RearrestFitter", "Shift", "TrajectoryParams", "attach_context",
-           "build_series", "decompose_pooled_shift", "link_files", "link_trajectories", "load_context", "load_table",
+           "build_series", "decompose_pooled_shift", "fit_run", "link_files", "link_trajectories", "load_context", "load_table",
            "load_tables", "run_drift"]

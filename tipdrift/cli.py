@@ -85,6 +85,8 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
     tested = ", ".join(f"{k} {v}" for k, v in run.family.items())
     print(f"{len(run.statuses)} series ({skipped or 'all analysed'}); {len(run.shifts)} significant shifts "
           f"(BH-adjusted p <= {params.alpha} over {tested} tested candidates) -> {out}")
+    for kind, dep in run.dependence.items():
+        print(dep.describe(kind), file=sys.stderr if dep.source == "unit" else sys.stdout)
     for w in (run.context or {}).get("warnings", []):
         print(w, file=sys.stderr)
     with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):
@@ -493,7 +495,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 DRIFT_FLAGS = ("freq", "penalty", "min_size", "alpha", "n_boot", "max_boot", "seed", "pooled", "reporting_lag", "volume",
-               "min_effect", "dependence")
+               "min_effect", "dependence", "dependence_rho")
 
 
 def _add_synth(sub: Any) -> None:
@@ -582,6 +584,9 @@ def _add_drift(sub: Any) -> None:
                     help="report only mix shifts whose lower 95%% TVD bound reaches this (default 0)")
     dr.add_argument("--no-dependence", dest="dependence", action="store_false",
                     help="treat periods as independent (default: estimate and simulate serial dependence)")
+    dr.add_argument("--dependence", dest="dependence_rho", type=float, default=None, metavar="RHO",
+                    help="the serial dependence of the run's series, as a latent AR(1) coefficient in [0, 0.95], "
+                         "from a longer history or a peer series (default: pooled over the run's series)")
     dr.add_argument("--alpha", type=float, default=d.alpha, help=f"level for the BH-adjusted p-value (default {d.alpha})")
     dr.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     dr.add_argument("--max-boot", type=int, default=d.max_boot, help=f"replicates for p-values stuck at the floor (default {d.max_boot})")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tipdrift.dependence import RunDependence, run_dependence
 from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test
 from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
 from tipdrift.params import DriftParams
@@ -43,7 +44,7 @@ from tipdrift.shift import Effect, Moved, SeriesStatus, Shift
 from tipdrift.vocab import UNKNOWN
 
 KINDS: tuple[str, ...] = ("mix", "volume")
-_PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4}
+_PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4, "pool": 5}
 
 
 def _stable_key(text: str) -> int:
@@ -85,6 +86,8 @@ class SeriesWork:
     length_penalty: float
     candidates: list[int]
     params: DriftParams
+    null_phi: float = 1.0  # phi over the whole series (no change)
+    rho_floor: float = 0.0  # the run's dependence (tipdrift.dependence), under the series' own
     cps: list[int] = field(default_factory=list)
     tests: dict[tuple[int, int], SegmentTest] = field(default_factory=dict)
     matrices: dict[int, np.ndarray] = field(default_factory=dict)
@@ -101,10 +104,21 @@ class SeriesWork:
     def phi(self) -> float:
         return self.noise.phi
 
-    def rng(self, s: int, e: int, purpose: str) -> np.random.Generator:
+    def seed_for(self, purpose: str, s: int = 0, e: int = 0) -> list[int]:
         kind = 0 if self.model.kind == "mix" else 1
-        return np.random.default_rng(np.random.SeedSequence(
-            [self.params.seed, _stable_key(self.key), s, e, _PURPOSE[purpose], kind]))
+        return [self.params.seed, _stable_key(self.key), s, e, _PURPOSE[purpose], kind]
+
+    def rng(self, s: int, e: int, purpose: str) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.seed_for(purpose, s, e)))
+
+    def floored(self, noise: Noise) -> Noise:
+        """`noise` with its rho raised to the run's dependence floor (when phi can carry it)."""
+        return Noise(phi=noise.phi, rho=max(noise.rho, self.rho_floor)) if noise.phi > 1.0 else noise
+
+    @property
+    def rho(self) -> float:
+        """The dependence in force for this series: its own estimate or the run's floor."""
+        return self.floored(self.noise).rho
 
     def segment(self, j: int) -> tuple[int, int]:
         bounds = [0] + self.cps + [self.T]
@@ -120,7 +134,7 @@ class SeriesWork:
         _, tau = sub.scan(sub.yk[None], self.params.segment, self.noise.phi)
         null = estimate_noise(sub, [e - s], self.params)
         split = estimate_noise(sub, [int(tau[0]), e - s], self.params)
-        return Noise(phi=null.phi, rho=split.rho)
+        return self.floored(Noise(phi=null.phi, rho=split.rho))
 
     def test(self, j: int) -> SegmentTest:
         s, e = self.segment(j)
@@ -157,7 +171,7 @@ class SeriesWork:
     def fitted_noise(self) -> Noise:
         """Noise within the segments of the kept change points: the model the intervals
         simulate (the tests simulate the null's noise, estimated without those changes)."""
-        return estimate_noise(self.model, self.cps + [self.T], self.params)
+        return self.floored(estimate_noise(self.model, self.cps + [self.T], self.params))
 
     def locate(self, j: int, p_adjusted: float, noise: Noise) -> Located:
         s, e = self.segment(j)
@@ -225,7 +239,7 @@ def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> Se
     pen, lp = penalty_for(params.penalty, model.n_params, T)
     # The first estimate is over the whole series (under "no change" the right one; fixed
     # blocks would absorb a slow wander), then re-estimated within the fitted segments.
-    noise = estimate_noise(model, [T], params)
+    noise = null = estimate_noise(model, [T], params)
     searched: list[int] | None = None  # the search's breakpoints at the current `noise`
     for _ in range(3):
         searched = optimal_partition(model.cost_matrix(noise.phi, lp, m), pen, m) if T >= 2 * m else [T]
@@ -234,7 +248,8 @@ def search_series(key: str, kind: str, y: np.ndarray, params: DriftParams) -> Se
             break
         noise, searched = new, None
     work = SeriesWork(key=key, model=model, noise=new, penalty=float(pen), length_penalty=lp,
-                      candidates=propose(model, noise, pen, lp, m, searched=searched), params=params)
+                      candidates=propose(model, noise, pen, lp, m, searched=searched), params=params,
+                      null_phi=null.phi)
     model.release()  # every series of a run is held until elimination ends
     return work
 
@@ -295,6 +310,14 @@ def eliminate(works: list[SeriesWork], params: DriftParams) -> list[list[Located
     return out
 
 
+def fit_works(works: list[SeriesWork], params: DriftParams) -> tuple[list[list[Located]], RunDependence]:
+    """The run's dependence floor for these works (one kind), then elimination."""
+    dep = run_dependence(works, params)
+    for w in works:
+        w.rho_floor = dep.rho
+    return eliminate(works, params), dep
+
+
 @dataclass
 class SeriesFit:
     """What detection found in one series: phi, penalty, candidates and kept change points."""
@@ -311,11 +334,19 @@ def fit_series(y: np.ndarray, kind: str = "mix", params: DriftParams | None = No
                **settings: Any) -> SeriesFit:
     """Detect, test and locate change points in one (T, K) count series (the family is
     this series' own candidates)."""
+    return fit_run([y], kind, params, [key], **settings)[0]
+
+
+def fit_run(ys: list[np.ndarray], kind: str = "mix", params: DriftParams | None = None,
+            keys: list[str] | None = None, **settings: Any) -> list[SeriesFit]:
+    """Detect, test and locate change points in several (T, K) count series as the units of
+    one run: one false-discovery family, and the run's dependence pooled over them."""
     params = (params or DriftParams()).replace(**settings)
-    work = search_series(key, kind, np.asarray(y), params)
-    kept = eliminate([work], params)[0]
-    return SeriesFit(kind=kind, phi=work.phi, rho=work.noise.rho, penalty=work.penalty,
-                     candidates=list(work.candidates), shifts=kept)
+    keys = keys or [f"series-{i}" for i in range(len(ys))]
+    works = [search_series(k, kind, np.asarray(y), params) for k, y in zip(keys, ys)]
+    kept, _ = fit_works(works, params)
+    return [SeriesFit(kind=kind, phi=w.phi, rho=w.rho, penalty=w.penalty, candidates=list(w.candidates), shifts=k)
+            for w, k in zip(works, kept)]
 
 
 def _status(unit: str, periods: list, y: np.ndarray, params: DriftParams) -> SeriesStatus:
@@ -380,7 +411,8 @@ class DriftDetector:
     Configure in the constructor (a `DriftParams`, or its fields as keywords), call
     `fit(series)` (parameters are validated there), read `shifts_` (typed `Shift` records),
     `statuses_` (one `SeriesStatus` per unit), `series_` (the same as a frame) and
-    `family_` (candidates tested per kind: the BH family).
+    `family_` (candidates tested per kind: the BH family) and `dependence_` (the run's
+    serial-dependence floor per kind, `tipdrift.dependence`).
     """
 
     def __init__(self, params: DriftParams | None = None, **settings: Any) -> None:
@@ -395,13 +427,15 @@ class DriftDetector:
         analysed = [s.unit for s in self.statuses_ if s.status == "analysed"]
         self.shifts_: list[Shift] = []
         self.family_: dict[str, int] = {}
+        self.dependence_: dict[str, RunDependence] = {}
         by_unit = {s.unit: s for s in self.statuses_}
         for kind in KINDS[:2 if p.volume else 1]:
             works = [search_series(u, kind, mats[u][1], p) for u in analysed]
             self.family_[kind] = sum(len(w.candidates) for w in works)
-            for u, w, kept in zip(analysed, works, eliminate(works, p)):
+            located, self.dependence_[kind] = fit_works(works, p)
+            for u, w, kept in zip(analysed, works, located):
                 setattr(by_unit[u], f"phi_{kind}", w.phi)
-                setattr(by_unit[u], f"dependence_{kind}", w.noise.rho)
+                setattr(by_unit[u], f"dependence_{kind}", w.rho)
                 periods, y = mats[u]
                 self.shifts_ += [make_shift(u, kind, periods, y, series.categories, loc, w.phi) for loc in kept
                                  if kind != "mix" or loc.effect_ci[0] >= p.min_effect]

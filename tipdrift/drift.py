@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from tipdrift.dependence import RunDependence
 from tipdrift.checks import DEFAULT_MAX_REJECTED, check_precision, check_rejected, outlier_lines
 from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, load_table, read_raw
@@ -65,6 +66,7 @@ class DriftRun:
     warnings: list[str] = field(default_factory=list)  # dates far beyond the rest (as_of not given)
     unit_unknown: int = 0  # accepted rows whose unit is blank or declared unknown (not in any series)
     quality: dict[str, Any] | None = None  # tipdrift.quality document of the analysed table
+    dependence: dict[str, RunDependence] = field(default_factory=dict)  # the run's dependence floor per kind
 
     def parameters(self) -> dict[str, Any]:
         p, s = self.params, self.series
@@ -76,13 +78,15 @@ class DriftRun:
                 "last_period_analysed": s.last_period.isoformat(),
                 "censored_from": s.censored_from.isoformat() if s.censored_from else None,
                 "categories": s.categories, "max_boot": p.max_boot, "volume": p.volume,
-                "overdispersion": p.overdispersion, "min_cases_per_period": p.min_cases_per_period}
+                "overdispersion": p.overdispersion, "min_cases_per_period": p.min_cases_per_period,
+                "dependence": p.dependence, "dependence_rho": p.dependence_rho}
 
     def document(self) -> dict[str, Any]:
         """The shifts.json document (rounded here, and only here)."""
         doc: dict[str, Any] = {
             "tipdrift_version": self.version, "parameters": self.parameters(), "inputs": self.inputs,
             "tested_candidates": self.family,
+            "dependence": {k: d.to_json() for k, d in self.dependence.items()},
             "series": [s.to_json() for s in self.statuses], "shifts": [s.to_json() for s in self.shifts],
         }
         if self.quality is not None:
@@ -126,7 +130,8 @@ class DriftRun:
                    shifts=[Shift.from_json(s) for s in doc["shifts"]], family=doc.get("tested_candidates", {}),
                    inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
                    without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"),
-                   unit_unknown=int(pr.get("rows_without_unit", 0)), quality=doc.get("quality"))
+                   unit_unknown=int(pr.get("rows_without_unit", 0)), quality=doc.get("quality"),
+                   dependence={k: RunDependence(**d) for k, d in doc.get("dependence", {}).items()})
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
@@ -200,7 +205,7 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
                           as_of=as_of_date, reporting_lag=params.reporting_lag, pooled=params.pooled)
     det = DriftDetector(params).fit(series)
     run = DriftRun(params=params, table=choice, as_of=as_of_date, series=series, statuses=det.statuses_,
-                   shifts=det.shifts_, family=det.family_, inputs=[input_record(table, loaded.summary)],
+                   shifts=det.shifts_, family=det.family_, dependence=det.dependence_, inputs=[input_record(table, loaded.summary)],
                    version=version(), loaded=loaded, as_of_source=as_of_source, warnings=warnings,
                    unit_unknown=int(df.get_column(choice.unit).is_null().sum()) if choice.unit in df.columns else 0)
     run.quality = _quality(loaded, as_of_date, params.freq, choice)

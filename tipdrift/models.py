@@ -65,14 +65,39 @@ def latent_rho(acf_sum: float, phi: float, n_periods: int) -> float:
     return float(lo)
 
 
-def ar1_paths(rng: np.random.Generator, shape: tuple[int, ...], L: int, sd: float, rho: float) -> np.ndarray:
-    """Stationary AR(1) paths with standard deviation `sd`, time on axis 1: (shape[0], L, ...)."""
-    out = np.empty((shape[0], L, *shape[1:]))
-    out[:, 0] = rng.standard_normal(shape) * sd
-    e = rng.standard_normal((shape[0], L, *shape[1:])) * sd * np.sqrt(1.0 - rho * rho)
-    for t in range(1, L):
-        out[:, t] = rho * out[:, t - 1] + e[:, t]
+def ar1_standard(rng: np.random.Generator, shape: tuple[int, ...], L: int, rhos: np.ndarray) -> np.ndarray:
+    """Unit-variance stationary AR(1) paths, one set per coefficient in `rhos`, all from the
+    same innovations (common random numbers: the paths move smoothly with rho), time on axis
+    2: (len(rhos), shape[0], L, *shape[1:]). The recursion x_t = rho x_{t-1} + w_t runs in
+    scipy's lfilter (C), not a Python loop over periods."""
+    from scipy.signal import lfilter
+
+    r = np.asarray(rhos, dtype=float)
+    z0 = rng.standard_normal(shape)
+    e = rng.standard_normal((shape[0], L, *shape[1:]))
+    out = np.empty((len(r), shape[0], L, *shape[1:]))
+    for g, rho in enumerate(r):
+        w = e * np.sqrt(1.0 - rho * rho)
+        w[:, 0] = z0
+        out[g] = lfilter([1.0], [1.0, -rho], w, axis=1)
     return out
+
+
+def latent_variance_factor(rho: float, L: int) -> float:
+    """How much larger the stationary variance of a latent AR(1) is than what L periods of
+    it show around their own mean, relative to what independent periods would show (the
+    Pearson X^2's degrees of freedom already allow for the mean of independent ones).
+
+    A series L periods long sees E[sample variance] = stationary variance x (1 - f), with f
+    = Var(mean) / variance = (1 + 2 sum_k (1 - k/L) rho^k) / L. phi is measured on the
+    sample, so a sieve that sets the stationary variance from phi directly simulates too
+    little wander: half of it at rho 0.9 over 40 months, and the replicates' scan statistic
+    then falls short of the data's. Capped at 20."""
+    if rho <= 0 or L < 3:
+        return 1.0
+    k = np.arange(1, L)
+    f = (1.0 + 2.0 * float(((1.0 - k / L) * rho ** k).sum())) / L
+    return float(min(20.0, (1.0 - 1.0 / L) / max(1.0 - f, 1e-9)))
 
 
 def _lagged(z: np.ndarray, valid: np.ndarray, lags: int) -> tuple[float, float]:
@@ -83,6 +108,18 @@ def _lagged(z: np.ndarray, valid: np.ndarray, lags: int) -> tuple[float, float]:
         both = valid[k:] & valid[:-k]
         num += float((z[k:] * z[:-k])[both].sum())
     return num, float((z * z)[valid].sum())
+
+
+def _split_acf(z: np.ndarray, valid: np.ndarray, side: np.ndarray, lags: int) -> np.ndarray:
+    """Per replicate, the sum over lags 1..`lags` of the residual autocorrelations, pairs
+    taken only within one side of the replicate's split: z (R, L, K), valid and side (R, L)."""
+    zv = np.where(valid[..., None], z, 0.0)
+    num = np.zeros(len(z))
+    for k in range(1, min(lags, z.shape[1] - 1) + 1):
+        same = (side[:, k:] == side[:, :-k])[..., None]
+        num += (zv[:, k:] * zv[:, :-k] * same).sum(axis=(1, 2))
+    den = (zv * zv).sum(axis=(1, 2))
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
 class _CostMatrices:
@@ -161,6 +198,20 @@ class MixModel(_CostMatrices):
         return num / den if den > 0 else 0.0
 
     @staticmethod
+    def split_dependence(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
+        """`dependence([tau, L])` of every replicate of ysim (R, L, K) at once."""
+        R, L, _ = ysim.shape
+        side = np.arange(L)[None, :] >= taus[:, None]
+        before = np.where(~side[..., None], ysim, 0.0).sum(axis=1)
+        after = ysim.sum(axis=1) - before
+        shares = [x / np.where(x.sum(-1, keepdims=True) > 0, x.sum(-1, keepdims=True), 1.0) for x in (before, after)]
+        p = np.where(side[..., None], shares[1][:, None, :], shares[0][:, None, :])
+        n_t = ysim.sum(axis=2)
+        exp = n_t[..., None] * p
+        z = np.where(exp > 0, (ysim - exp) / np.sqrt(np.where(exp > 0, exp, 1.0)), 0.0)
+        return _split_acf(z, n_t > 0, side, acf_lags(L))
+
+    @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         """Max over tau in [m, L-m] of 2[c(0,L) - c(0,tau) - c(tau,L)]/phi, per replicate."""
         cum = np.cumsum(ysim, axis=1)
@@ -187,12 +238,12 @@ class MixModel(_CostMatrices):
                  rng: np.random.Generator) -> np.ndarray:
         """Counts (reps, L, K) with the observed period totals and shares (K,), (L, K) or
         (reps, L, K), with the overdispersion and serial dependence of `noise`."""
+        if noise.phi > 1.0 and noise.rho > 0:
+            return self.simulate_latent(seg, shares, noise.phi, np.array([noise.rho]), reps, rng)
         n_t = seg.sum(axis=1).astype(np.int64)
         L, K = seg.shape
         P = np.broadcast_to(shares, (reps, L, K)) if np.ndim(shares) == 3 else np.broadcast_to(shares, (L, K))
-        if noise.phi > 1.0 and noise.rho > 0:
-            P = self._latent_ar1(np.broadcast_to(P, (reps, L, K)), n_t, noise, rng)
-        elif noise.phi > 1.0:
+        if noise.phi > 1.0:
             alpha = np.maximum((n_t - 1) / (noise.phi - 1.0) - 1.0, 1e-2)
             g = rng.standard_gamma(np.broadcast_to(alpha[:, None] * P, (reps, L, K)))
             tot = g.sum(axis=-1, keepdims=True)
@@ -201,18 +252,26 @@ class MixModel(_CostMatrices):
             P = np.broadcast_to(P, (reps, L, K))
         return _multinomial(rng, n_t, P)
 
-    @staticmethod
-    def _latent_ar1(P: np.ndarray, n_t: np.ndarray, noise: Noise, rng: np.random.Generator) -> np.ndarray:
-        """Shares moved by a latent AR(1) in the logits whose stationary variance s^2 gives
-        phi: phi - 1 ~ (n - 1) s^2 (1 - sum p^2) / (K - 1) to first order."""
-        reps, L, K = P.shape
-        pbar = P.mean(axis=(0, 1))
+    def simulate_latent(self, seg: np.ndarray, shares: np.ndarray, phi: float, rhos: np.ndarray, reps: int,
+                        rng: np.random.Generator) -> np.ndarray:
+        """Counts (len(rhos) * reps, L, K), `reps` for each latent AR(1) coefficient in
+        `rhos` (the same latent innovations for each): the shares moved by a latent AR(1) in
+        the logits whose variance gives phi, phi - 1 ~ (n - 1) s^2 (1 - sum p^2) / (K - 1) to
+        first order, with s^2 the stationary variance the segment's length shows
+        (`latent_variance_factor`)."""
+        n_t = seg.sum(axis=1).astype(np.int64)
+        L, K = seg.shape
+        P = np.broadcast_to(shares, (reps, L, K)) if np.ndim(shares) == 3 else np.broadcast_to(shares, (L, K))
+        pbar = np.broadcast_to(P, (reps, L, K)).mean(axis=(0, 1))
         nbar = max(float(n_t[n_t > 0].mean()) if (n_t > 0).any() else 2.0, 2.0)
-        s2 = (noise.phi - 1.0) * max(K - 1, 1) / ((nbar - 1.0) * max(1.0 - float((pbar ** 2).sum()), 1e-6))
-        u = ar1_paths(rng, (reps, K), L, float(np.sqrt(s2)), noise.rho)
+        s2 = (phi - 1.0) * max(K - 1, 1) / ((nbar - 1.0) * max(1.0 - float((pbar ** 2).sum()), 1e-6))
+        sd = np.sqrt(s2 * np.array([latent_variance_factor(float(r), L) for r in rhos]))
+        u = ar1_standard(rng, (reps, K), L, rhos) * sd[:, None, None, None]
         logits = np.log(np.maximum(P, 1e-12)) + u
         e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return np.where(P > 0, e, 0.0) / np.where(P > 0, e, 0.0).sum(axis=-1, keepdims=True)
+        e = np.where(P > 0, e, 0.0)
+        Q = (e / e.sum(axis=-1, keepdims=True)).reshape(-1, L, K)
+        return _multinomial(rng, n_t, Q)
 
     def null_shares(self, seg: np.ndarray) -> np.ndarray:
         return seg.sum(axis=0) / seg.sum()
@@ -266,6 +325,18 @@ class VolumeModel(_CostMatrices):
         return num / den if den > 0 else 0.0
 
     @staticmethod
+    def split_dependence(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
+        """`dependence([tau, L])` of every replicate of ysim (R, L, 1) at once."""
+        R, L, _ = ysim.shape
+        y = ysim[..., 0]
+        side = np.arange(L)[None, :] >= taus[:, None]
+        before = np.where(~side, y, 0.0).sum(axis=1) / np.maximum(taus, 1)
+        after = np.where(side, y, 0.0).sum(axis=1) / np.maximum(L - taus, 1)
+        mu = np.where(side, after[:, None], before[:, None])
+        z = np.where(mu > 0, (y - mu) / np.sqrt(np.where(mu > 0, mu, 1.0)), 0.0)
+        return _split_acf(z[..., None], mu > 0, side, acf_lags(L))
+
+    @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         cum = np.cumsum(ysim[..., 0], axis=1)
         L = ysim.shape[1]
@@ -285,17 +356,27 @@ class VolumeModel(_CostMatrices):
                  rng: np.random.Generator) -> np.ndarray:
         """Counts (reps, L, 1) around rates (L,) or (reps, L): gamma-Poisson with phi, or
         with dependence a log-normal AR(1) rate whose variance gives phi."""
+        if noise.phi > 1.0 and noise.rho > 0:
+            return self.simulate_latent(seg, rates, noise.phi, np.array([noise.rho]), reps, rng)
         L = seg.shape[0]
         lam = np.broadcast_to(np.asarray(rates, dtype=float), (reps, L) if np.ndim(rates) == 2 else (L,))
         lam = np.broadcast_to(lam, (reps, L))
-        if noise.phi > 1.0 and noise.rho > 0:
-            mu = max(float(np.mean(lam)), 1e-9)
-            s2 = float(np.log1p((noise.phi - 1.0) / mu))
-            u = ar1_paths(rng, (reps,), L, float(np.sqrt(s2)), noise.rho)
-            lam = lam * np.exp(u - s2 / 2)
-        elif noise.phi > 1.0:
+        if noise.phi > 1.0:
             lam = rng.gamma(np.maximum(lam, 1e-9) / (noise.phi - 1.0), noise.phi - 1.0)
         return rng.poisson(lam)[..., None].astype(float)
+
+    def simulate_latent(self, seg: np.ndarray, rates: np.ndarray, phi: float, rhos: np.ndarray, reps: int,
+                        rng: np.random.Generator) -> np.ndarray:
+        """Counts (len(rhos) * reps, L, 1): a log-normal AR(1) rate for each coefficient in
+        `rhos` (the same innovations for each) whose variance over the segment gives phi."""
+        L = seg.shape[0]
+        lam = np.broadcast_to(np.asarray(rates, dtype=float), (reps, L) if np.ndim(rates) == 2 else (L,))
+        lam = np.broadcast_to(lam, (reps, L))
+        mu = max(float(np.mean(lam)), 1e-9)
+        s2 = np.log1p((phi - 1.0) / mu * np.array([latent_variance_factor(float(r), L) for r in rhos]))
+        u = ar1_standard(rng, (reps,), L, rhos) * np.sqrt(s2)[:, None, None]
+        lam = lam[None] * np.exp(u - s2[:, None, None] / 2)
+        return rng.poisson(lam).reshape(-1, L)[..., None].astype(float)
 
     def null_shares(self, seg: np.ndarray) -> np.ndarray:
         return np.array([seg.sum() / len(seg)])

@@ -122,6 +122,7 @@ class DriftParams(_Params):
     reporting_lag: int = 0  # periods before as-of still incomplete, excluded
     overdispersion: bool = True
     dependence: bool = True  # estimate serial dependence and simulate it (methods.md 11)
+    dependence_rho: float | None = None  # stated run dependence (latent AR(1) rho); None: pooled over the run
     min_effect: float = 0.0  # report only mix shifts whose lower 95% TVD bound reaches this
     min_cases_per_period: float = 1.0
 
@@ -140,6 +141,8 @@ class DriftParams(_Params):
             raise ParameterError("min_size must be at least 2 periods (or 0: by freq)")
         if not 0 <= self.min_effect < 1:
             raise ParameterError(f"min_effect must be a TVD in [0, 1), not {self.min_effect}")
+        if self.dependence_rho is not None and not 0 <= self.dependence_rho <= 0.95:
+            raise ParameterError(f"dependence must be a latent AR(1) rho in [0, 0.95], not {self.dependence_rho}")
         if not 0 < self.alpha < 1:
             raise ParameterError(f"alpha must be between 0 and 1, not {self.alpha}")
         if self.n_boot < 99:

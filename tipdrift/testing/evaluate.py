@@ -240,7 +240,8 @@ def evaluate_drift(tables: dict[str, Any], truth: dict[str, Any], margin: int = 
     attach_context(shifts, events)
     return {"volume": evaluate_volume_shifts(truth, det.shifts_, margin=margin),
             "drift": evaluate_mix_shifts(truth, [s for s in shifts if s.unit != POOLED], margin=margin),
-            "context": evaluate_context(truth, shifts, margin=margin), "tested_candidates": det.family_}
+            "context": evaluate_context(truth, shifts, margin=margin), "tested_candidates": det.family_,
+            "dependence": {k: d.to_json() for k, d in det.dependence_.items()}}
 
 
 def evaluate_world(seed: int = 2024, scale: float = 10.0, margin: int = 3) -> dict[str, Any]:

@@ -422,36 +422,47 @@ def series_rng(seed: int, scenario: str, rep: int) -> np.random.Generator:
 
 
 def evaluate_scenario(scenario: Scenario, reps: int, seed: int = 0,
-                      fit: Callable[..., Any] | None = None, **fit_overrides: Any) -> dict[str, Any]:
+                      fit: Callable[..., Any] | None = None, run: bool = False,
+                      **fit_overrides: Any) -> dict[str, Any]:
     """Draw `reps` series of `scenario`, fit each with `fit_series` (default parameters,
-    the scenario's overrides, then `fit_overrides`; detection seed = replicate), and score:
-    false-alarm rate on no-change series; pooled recall/precision/F1 otherwise; interval
-    coverage of the matched true dates (gradual: the midpoint), and for gradual also
-    `recall_window` (a detection anywhere in [t1 - margin, t2 + margin])."""
-    from tipdrift.detect import fit_series
+    the scenario's overrides, then `fit_overrides`; detection seed = replicate), or with
+    `run=True` all of them as the units of one run (`fit_run`: one BH family, the run's
+    dependence pooled over them; detection seed = `seed`), and score: false-alarm rate on
+    no-change series; pooled recall/precision/F1 otherwise; interval coverage of the
+    matched true dates (gradual: the midpoint), and for gradual also `recall_window` (a
+    detection anywhere in [t1 - margin, t2 + margin])."""
+    from tipdrift.detect import fit_run, fit_series
     from tipdrift.params import DriftParams
 
-    fit = fit or fit_series
     settings = {**scenario.fit, **fit_overrides}
-    records, elapsed = [], 0.0
-    for rep in range(reps):
-        y, truth = scenario.draw(series_rng(seed, scenario.name, rep))
-        t0 = time.perf_counter()
-        res = fit(y, "mix", DriftParams(seed=rep).replace(**settings), key=f"{scenario.name}-{rep}")
-        elapsed += time.perf_counter() - t0
-        found = found_from_fit(res, y)
-        rec = {"rep": rep, "margin": scenario.margin, "truth": truth.to_json(), "phi": getattr(res, "phi", None),
-               "candidates": list(getattr(res, "candidates", [])),
-               "found": [asdict(f) for f in found],
-               "score": score(truth.taus, [f.index for f in found], scenario.margin),
-               "coverage": interval_coverage(truth.targets, found, scenario.margin)}
-        if truth.transition is not None:
-            t1, t2 = truth.transition
-            rec["in_window"] = any(t1 - scenario.margin <= f.index <= t2 + scenario.margin for f in found)
-        records.append(rec)
+    drawn = [scenario.draw(series_rng(seed, scenario.name, rep)) for rep in range(reps)]
+    keys = [f"{scenario.name}-{rep}" for rep in range(reps)]
+    t0 = time.perf_counter()
+    if run:
+        fits = fit_run([y for y, _ in drawn], "mix", DriftParams(seed=seed).replace(**settings), keys)
+    else:
+        one = fit or fit_series
+        fits = [one(y, "mix", DriftParams(seed=rep).replace(**settings), key=k)
+                for rep, ((y, _), k) in enumerate(zip(drawn, keys))]
+    elapsed = time.perf_counter() - t0
+    records = [_record(rep, scenario, y, truth, res) for rep, ((y, truth), res) in enumerate(zip(drawn, fits))]
     return {"scenario": scenario.name, "generator": scenario.generator, "settings": scenario.settings,
             "fit": settings, "margin": scenario.margin, "reps": reps, "seed": seed, "runtime_s": elapsed,
-            "summary": summarise(records), "records": records}
+            "run": run, "summary": summarise(records), "records": records}
+
+
+def _record(rep: int, scenario: Scenario, y: np.ndarray, truth: Truth, res: Any) -> dict[str, Any]:
+    """One series' truth, what was found and its scores."""
+    found = found_from_fit(res, y)
+    rec = {"rep": rep, "margin": scenario.margin, "truth": truth.to_json(), "phi": getattr(res, "phi", None),
+           "rho": getattr(res, "rho", None), "candidates": list(getattr(res, "candidates", [])),
+           "found": [asdict(f) for f in found],
+           "score": score(truth.taus, [f.index for f in found], scenario.margin),
+           "coverage": interval_coverage(truth.targets, found, scenario.margin)}
+    if truth.transition is not None:
+        t1, t2 = truth.transition
+        rec["in_window"] = any(t1 - scenario.margin <= f.index <= t2 + scenario.margin for f in found)
+    return rec
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -461,7 +472,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     alarms = sum(bool(r["found"]) for r in null)
     out: dict[str, Any] = {"series": n, "shifts_per_series": sum(len(r["found"]) for r in records) / n if n else 0.0,
                            "mean_phi": float(np.mean([r["phi"] for r in records if r["phi"] is not None]))
-                           if records else float("nan")}
+                           if records else float("nan"),
+                           "mean_rho": float(np.mean([r["rho"] for r in records if r.get("rho") is not None]))
+                           if any(r.get("rho") is not None for r in records) else float("nan")}
     if null:
         out["no_change_series"] = len(null)
         out["false_alarm_rate"] = alarms / len(null)
@@ -498,6 +511,40 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     if shapes:
         out["shapes"] = shapes
     return out
+
+
+# --------------------------------------------------------------------------- the location an oracle reaches
+
+
+def oracle_location(scenario: Scenario, reps: int, seed: int = 0, min_size: int = 6) -> dict[str, Any]:
+    """How well the date of a step can be known at all: for the series `evaluate_scenario`
+    draws (same seeds), an oracle that knows the mixes before and after and the exact noise
+    law (multinomial, or Dirichlet-multinomial with the scenario's `phi_conc`) dates the
+    step at the maximum of the exact likelihood. Returns the share of series it dates
+    within the scenario's margin, and within 10 periods: no detector can beat it on
+    average, so a recall target above it cannot be met by any method."""
+    from scipy.special import gammaln
+
+    if scenario.generator != "independent_step":
+        raise ValueError("the oracle dates one step with known mixes: independent_step scenarios only")
+    conc = scenario.settings.get("phi_conc")
+    within = within10 = 0
+    for rep in range(reps):
+        y, truth = scenario.draw(series_rng(seed, scenario.name, rep))
+        logs = []
+        for shares in (truth.before, truth.after):
+            p = np.asarray(shares, dtype=float)
+            if conc is None:
+                logs.append((y * np.log(np.where(p > 0, p, 1.0))).sum(axis=1))
+            else:
+                a = conc * p
+                logs.append(gammaln(a.sum()) - gammaln(y.sum(1) + a.sum()) + (gammaln(y + a) - gammaln(a)).sum(1))
+        cum = np.concatenate([[0.0], np.cumsum(logs[0] - logs[1])])
+        taus = np.arange(min_size, len(y) - min_size + 1)
+        err = abs(int(taus[np.argmax(cum[taus])]) - truth.taus[0])
+        within += err <= scenario.margin
+        within10 += err <= 10
+    return {"scenario": scenario.name, "reps": reps, "within_margin": within / reps, "within_10": within10 / reps}
 
 
 # --------------------------------------------------------------------------- many units (BH)

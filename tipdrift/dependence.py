@@ -1,0 +1,133 @@
+"""Serial dependence shared by the units of a run (methods.md section 11).
+
+One series of 96-120 months cannot tell a slow wander (a latent AR(1) with rho 0.9 has about
+six independent stretches in ten years) from a few steps: its own dependence estimate is
+too noisy and biased towards 0, and the scan test then finds steps in the wander. The units
+of one run share how their cases are recorded (referral partners, staffing, outreach carry
+over the same way), so the run's dependence is estimated from all of them together and
+used as a floor under every unit's own estimate.
+
+The estimate is indirect inference (Gourieroux et al.), pooled by the median:
+- per unit, the statistic S is the sum of the autocorrelations (lags 1..`acf_lags`) of the
+  Pearson residuals around the series' best single split (a unit's one real step does not
+  pose as dependence);
+- per unit and per rho on a grid, replicates of that unit under "no change" with a latent
+  AR(1) of coefficient rho (its own totals, shares and phi; common random numbers over the
+  grid) give S*(rho), computed the same way;
+- the run's rho is where the median over units of S - mean S*(rho) crosses 0, provided
+  the run shows dependence at all: more units with S above their independent replicates'
+  (rho 0) than a one-sided sign test at 5% allows by chance; otherwise 0, and the tests
+  keep their independent (Dirichlet-multinomial) null. Under the right rho each difference
+  is centred on 0; the median is robust to the minority of units
+  with a second step, and to units with too little overdispersion to carry dependence
+  (their differences do not move with rho). A run of more than `POOL_MAX_UNITS` series
+  pools that many, chosen by a hash of the unit's name (deterministic, unrelated to its data).
+
+A run with fewer than `POOL_MIN_UNITS` analysed series is not pooled: each series keeps its
+own estimate, and the CLI says so. A user who knows the dependence (from a longer history or
+a peer series) states it instead (`DriftParams.dependence_rho`, `--dependence RHO`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tipdrift.models import CountModel
+
+if TYPE_CHECKING:
+    from tipdrift.detect import SeriesWork
+    from tipdrift.params import DriftParams
+
+GRID: tuple[float, ...] = (0.0, 0.3, 0.5, 0.65, 0.75, 0.82, 0.87, 0.91, 0.95)
+DRAWS = 4  # replicates per unit and grid point
+POOL_MIN_UNITS = 8
+POOL_MAX_UNITS = 120  # a larger run pools a fixed subset (by a hash of the unit): the median is as good
+
+
+@dataclass(frozen=True)
+class RunDependence:
+    """The dependence floor of one kind (mix or volume) in a run: `rho` is applied under
+    every unit's own estimate; `source` says where it came from: `pooled` (estimated from
+    `units` series), `stated` (the user's), `unit` (too few series to pool: each series
+    its own) or `off` (dependence not modelled)."""
+
+    rho: float
+    source: str
+    units: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rho": round(self.rho, 4), "source": self.source, "units": self.units}
+
+    def describe(self, kind: str) -> str:
+        if self.source == "pooled":
+            return (f"{kind}: serial dependence rho {self.rho:.2f}, pooled over {self.units} series "
+                    "(a floor under each series' own estimate; assumes the units share recording dynamics)")
+        if self.source == "stated":
+            return f"{kind}: serial dependence rho {self.rho:.2f}, as stated (--dependence)"
+        if self.source == "unit":
+            return (f"{kind}: only {self.units} series, too few to pool serial dependence (needs "
+                    f"{POOL_MIN_UNITS}): each series' own estimate is used, and it understates a slow wander")
+        return f"{kind}: serial dependence not modelled (--no-dependence)"
+
+
+def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: int) -> np.ndarray:
+    """S for each replicate of `ysim` (R, L, K): the residual autocorrelation sum around
+    the replicate's own best single split, as `SeriesWork.segment_noise` measures it."""
+    _, taus = model.scan(ysim, min_size, phi)
+    return model.split_dependence(ysim, taus)
+
+
+def unit_curve(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> np.ndarray | None:
+    """S - mean S*(rho) over `GRID` for one series, or None when the series has no
+    overdispersion (phi 1: nothing for a latent process to explain)."""
+    y = model.yk
+    if phi <= 1.0 or len(y) < 2 * min_size:
+        return None
+    observed = float(split_statistic(model, y[None], phi, min_size)[0])
+    shares = model.null_shares(y)
+    # the same latent innovations for every rho: S*(rho) moves smoothly with rho
+    sims = model.simulate_latent(y, shares, phi, np.array(GRID), DRAWS, np.random.default_rng(rng_seed))
+    stats = split_statistic(model, sims, phi, min_size).reshape(len(GRID), DRAWS)
+    return observed - stats.mean(axis=1)
+
+
+def crossing(median: np.ndarray) -> float:
+    """Where a curve decreasing over `GRID` crosses 0 (linear between grid points), within
+    [GRID[0], GRID[-1]]."""
+    if median[0] <= 0:
+        return GRID[0]
+    if median[-1] > 0:
+        return GRID[-1]
+    i = int(np.argmax(median <= 0))
+    a, b = float(median[i - 1]), float(median[i])
+    return GRID[i - 1] + (GRID[i] - GRID[i - 1]) * a / (a - b)
+
+
+def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDependence:
+    """The dependence floor for one kind of a run: stated, pooled, per unit, or off."""
+    if not params.overdispersion or not params.dependence:
+        return RunDependence(0.0, "off")
+    if params.dependence_rho is not None:
+        return RunDependence(float(params.dependence_rho), "stated", len(works))
+    if len(works) < POOL_MIN_UNITS:
+        return RunDependence(0.0, "unit", len(works))
+    pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
+    curves = [unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")) for w in pool]
+    kept = [c for c in curves if c is not None]
+    if len(kept) < POOL_MIN_UNITS:
+        return RunDependence(0.0, "unit", len(kept))
+    curves_ = np.array(kept)
+    if not shows_dependence(curves_[:, 0]):
+        return RunDependence(0.0, "pooled", len(kept))
+    return RunDependence(crossing(np.median(curves_, axis=0)), "pooled", len(kept))
+
+
+def shows_dependence(at_zero: np.ndarray, level: float = 0.05) -> bool:
+    """One-sided sign test: do more units than chance have S above their independent
+    replicates' (the curve at rho 0 positive)?"""
+    from scipy.stats import binom
+
+    n, k = len(at_zero), int((at_zero > 0).sum())
+    return bool(binom.sf(k - 1, n, 0.5) <= level)
