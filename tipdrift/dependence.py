@@ -24,7 +24,8 @@ The estimate is indirect inference (Gourieroux et al.), pooled by the median:
   pools that many, chosen by a hash of the unit's name (deterministic, unrelated to its data).
 
 A run with fewer than `POOL_MIN_UNITS` analysed series is not pooled: each series keeps its
-own estimate, and the CLI says so. A user who knows the dependence (from a longer history or
+own estimate, and the CLI says so. A run with fewer overdispersed series than that has
+nothing for a wander to carry: its floor is 0. A user who knows the dependence (from a longer history or
 a peer series) states it instead (`DriftParams.dependence_rho`, `--dependence RHO`).
 """
 from __future__ import annotations
@@ -56,14 +57,21 @@ class RunDependence:
     rho: float
     source: str
     units: int = 0
+    series: int = 0  # analysed series of the kind (the pool uses the overdispersed ones)
 
     def to_json(self) -> dict[str, Any]:
-        return {"rho": round(self.rho, 4), "source": self.source, "units": self.units}
+        return {"rho": round(self.rho, 4), "source": self.source, "units": self.units, "series": self.series}
 
     def describe(self, kind: str) -> str:
+        if self.source == "pooled" and self.units < POOL_MIN_UNITS:
+            return (f"{kind}: serial dependence 0: only {self.units} of {self.series} series show overdispersion "
+                    "that a wander could carry")
+        if self.source == "pooled" and self.rho == 0.0:
+            return (f"{kind}: no serial dependence shown by the {self.units} of {self.series} series pooled "
+                    "(sign test at 5%): the tests keep each series' own estimate")
         if self.source == "pooled":
-            return (f"{kind}: serial dependence rho {self.rho:.2f}, pooled over {self.units} series "
-                    "(a floor under each series' own estimate; assumes the units share recording dynamics)")
+            return (f"{kind}: serial dependence rho {self.rho:.2f}, pooled over {self.units} of {self.series} "
+                    "series (a floor under each series' own estimate; assumes the units share recording dynamics)")
         if self.source == "stated":
             return f"{kind}: serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
@@ -107,21 +115,21 @@ def crossing(median: np.ndarray) -> float:
 
 def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDependence:
     """The dependence floor for one kind of a run: stated, pooled, per unit, or off."""
+    n = len(works)
     if not params.overdispersion or not params.dependence:
-        return RunDependence(0.0, "off")
+        return RunDependence(0.0, "off", 0, n)
     if params.dependence_rho is not None:
-        return RunDependence(float(params.dependence_rho), "stated", len(works))
-    if len(works) < POOL_MIN_UNITS:
-        return RunDependence(0.0, "unit", len(works))
+        return RunDependence(float(params.dependence_rho), "stated", n, n)
+    if n < POOL_MIN_UNITS:
+        return RunDependence(0.0, "unit", n, n)
     pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
     curves = [unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")) for w in pool]
-    kept = [c for c in curves if c is not None]
-    if len(kept) < POOL_MIN_UNITS:
-        return RunDependence(0.0, "unit", len(kept))
-    curves_ = np.array(kept)
-    if not shows_dependence(curves_[:, 0]):
-        return RunDependence(0.0, "pooled", len(kept))
-    return RunDependence(crossing(np.median(curves_, axis=0)), "pooled", len(kept))
+    kept = np.array([c for c in curves if c is not None]).reshape(-1, len(GRID))
+    # too few overdispersed series (phi 1 has no wander to simulate: their tests never use a floor),
+    # or no more series above their independent replicates than chance: no dependence
+    if len(kept) < POOL_MIN_UNITS or not shows_dependence(kept[:, 0]):
+        return RunDependence(0.0, "pooled", len(kept), n)
+    return RunDependence(crossing(np.median(kept, axis=0)), "pooled", len(kept), n)
 
 
 def shows_dependence(at_zero: np.ndarray, level: float = 0.05) -> bool:

@@ -340,10 +340,12 @@ def fit_series(y: np.ndarray, kind: str = "mix", params: DriftParams | None = No
 def fit_run(ys: list[np.ndarray], kind: str = "mix", params: DriftParams | None = None,
             keys: list[str] | None = None, **settings: Any) -> list[SeriesFit]:
     """Detect, test and locate change points in several (T, K) count series as the units of
-    one run: one false-discovery family, and the run's dependence pooled over them."""
+    one run: one false-discovery family, and the run's dependence pooled over them. `keys`
+    name the units: every random draw is seeded by them, so pass names (the default is the
+    position, which changes when the series are reordered)."""
     params = (params or DriftParams()).replace(**settings)
     keys = keys or [f"series-{i}" for i in range(len(ys))]
-    works = [search_series(k, kind, np.asarray(y), params) for k, y in zip(keys, ys)]
+    works = [search_series(k, kind, np.asarray(y), params) for k, y in zip(keys, ys, strict=True)]
     kept, _ = fit_works(works, params)
     return [SeriesFit(kind=kind, phi=w.phi, rho=w.rho, penalty=w.penalty, candidates=list(w.candidates), shifts=k)
             for w, k in zip(works, kept)]

@@ -131,6 +131,16 @@ class DriftParams(_Params):
         """The minimum segment length in force (min_size, or the frequency's default)."""
         return self.min_size or MIN_SIZE_BY_FREQ[self.freq]
 
+    def _check_dependence_rho(self) -> None:
+        rho = self.dependence_rho
+        if rho is None:
+            return
+        if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not 0 <= rho <= 0.95:
+            raise ParameterError(f"dependence_rho (--dependence) must be a latent AR(1) rho in [0, 0.95], not '{rho}'")
+        if not self.dependence or not self.overdispersion:
+            raise ParameterError("dependence_rho (--dependence) states a serial dependence, but dependence or "
+                                 "overdispersion is switched off")
+
     def validate(self) -> "DriftParams":
         check_freq(self.freq)
         object.__setattr__(self, "penalty", parse_penalty(self.penalty))
@@ -141,8 +151,7 @@ class DriftParams(_Params):
             raise ParameterError("min_size must be at least 2 periods (or 0: by freq)")
         if not 0 <= self.min_effect < 1:
             raise ParameterError(f"min_effect must be a TVD in [0, 1), not {self.min_effect}")
-        if self.dependence_rho is not None and not 0 <= self.dependence_rho <= 0.95:
-            raise ParameterError(f"dependence must be a latent AR(1) rho in [0, 0.95], not {self.dependence_rho}")
+        self._check_dependence_rho()
         if not 0 < self.alpha < 1:
             raise ParameterError(f"alpha must be between 0 and 1, not {self.alpha}")
         if self.n_boot < 99:
