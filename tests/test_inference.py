@@ -213,3 +213,39 @@ def test_a_run_keeps_no_cost_matrix_per_series() -> None:
     kept = eliminate([work], DriftParams())[0]
     assert kept and kept[0].stability is not None
     assert "_raw" not in work.model.__dict__ and not work.matrices
+
+
+def test_best_window_takes_the_mass_not_a_lone_spike_and_a_sharp_mode_as_is() -> None:
+    """A ragged posterior with a lone spike at 10 and a broad bump around 40 (more mass,
+    lower peak) is dated at the bump's centre; a sharp one-sided posterior (a category
+    appearing: all mass at 25, none before) at its mode. Catches the scan's argmax (the
+    spike), and windows tied on mass broken by position (the first window that holds the
+    sharp mode is centred `margin` before it)."""
+    from tipdrift.inference import best_window
+
+    post = np.full(60, 0.01)
+    post[10] = 1.0
+    post[37:44] = 0.6
+    assert best_window(post, 3) == 40
+    sharp = np.zeros(60)
+    sharp[25] = 1.0
+    sharp[26:30] = [0.004, 0.002, 0.001, 0.0005]
+    assert best_window(sharp, 3) == 25
+
+
+def test_steps_are_dated_by_the_most_probable_window() -> None:
+    """On 40 one-step series (TVD 0.15, 20 a month, Dirichlet-multinomial phi 1.5) the
+    reported date (the centre of the most probable +-3-month window of the profile
+    posterior) is within 3 months of the truth more often than the scan's argmax (the
+    test's tau) by at least 4 series (measured: 31 against 25 of the 39 with a shift).
+    Catches a detector that still reports the argmax."""
+    hits_window = hits_mode = 0
+    for rep in range(40):
+        y, truth = sc.independent_step(sc.series_rng(0, "step_tvd0.15_phi1.5", rep), tvd=0.15, phi_conc=37.0)
+        fit = fit_series(y, "mix", seed=rep, key=f"w{rep}")
+        tau = truth.taus[0]
+        if fit.shifts:
+            near = min(fit.shifts, key=lambda s: abs(s.index - tau))
+            hits_window += abs(near.index - tau) <= 3
+            hits_mode += abs(near.test.tau - tau) <= 3
+    assert hits_window >= hits_mode + 4

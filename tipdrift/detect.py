@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 
 from tipdrift.dependence import RunDependence, run_dependence
-from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test
+from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test, window_date
 from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
 from tipdrift.params import DriftParams
 from tipdrift.search import optimal_partition, penalty_for
@@ -183,12 +183,15 @@ class SeriesWork:
         if self.model.kind == "mix":
             shape = classify(self.model.yk[s:e], t.tau - s, noise, m, self.rng(s, e, "shape"))
         t1, t2 = shape.start + s, shape.end + s
-        index = t.tau if shape.kind == "step" else (t1 + t2 + 1) // 2
+        if shape.kind == "step":  # the centre of the most probable +-margin neighbourhood (inference.window_date)
+            index = t1 = t2 = s + window_date(self.model, self.model.yk[s:e], m, noise.phi, max(1, m // 2))
+        else:
+            index = (t1 + t2 + 1) // 2
         # the point estimate is a refit on the data itself, and a gradual change's whole
         # transition is part of the change: the interval holds both
         return Located(index=index, segment=(s, e), ci_index=(min(loc.lo + s, t1, index), max(loc.hi + s, t2, index)),
                        test=t, p_adjusted=p_adjusted, effect_ci=(loc.effect_lo, loc.effect_hi),
-                       constrained=t.tau - s == m or e - t.tau == m, stability=stability(self, t.tau),
+                       constrained=bool({t.tau, index} & {s + m, e - m}), stability=stability(self, t.tau),
                        shape=shape.kind, transition=(t1, t2))
 
 

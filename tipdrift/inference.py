@@ -180,6 +180,29 @@ def location_interval(model: CountModel, seg: np.ndarray, tau: int, noise: Noise
                     effect_lo=float(np.quantile(eff, 0.025)), effect_hi=float(np.quantile(eff, 0.975)))
 
 
+def best_window(post: np.ndarray, margin: int, tie: float = 0.01) -> int:
+    """Index of the date whose +-`margin` window holds the most of the mass `post`; windows
+    within `tie` (a share of the total) of the most count as equal, and of those the one
+    centred nearest the mode is taken (a sharp posterior is then dated at its mode, not at
+    the first window that happens to hold it)."""
+    cum = np.concatenate([[0.0], np.cumsum(post)])
+    idx = np.arange(len(post))
+    mass = cum[np.minimum(idx + margin + 1, len(post))] - cum[np.maximum(idx - margin, 0)]
+    near = np.flatnonzero(mass >= mass.max() - tie * cum[-1])
+    return int(near[np.argmin(np.abs(near - int(np.argmax(post))))])
+
+
+def window_date(model: CountModel, seg: np.ndarray, min_size: int, phi: float, margin: int) -> int:
+    """The change date (index in `seg`) whose +-`margin` neighbourhood holds the most mass
+    of the profile-likelihood posterior, exp(Lambda(tau) / 2) over the dates the scan allows
+    (Lambda already divided by phi): the Bayes rule for landing within the margin. Where the
+    posterior is flat and ragged, as it is for small shifts in noisy mixes, its mode (the
+    scan's argmax) can be a lone spike while most of the mass sits elsewhere; where it is
+    sharp (a category appearing) the two agree."""
+    lr, taus = model.profile(seg[None], min_size, phi)
+    return int(taus[best_window(np.exp((lr[0] - lr[0].max()) / 2.0), margin)])
+
+
 def bh_adjust(p: np.ndarray, m: int | None = None) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values of `p` within a family of `m` >= len(p) tests
     (the m - len(p) others eliminated, as if their p were 1)."""

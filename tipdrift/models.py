@@ -214,6 +214,13 @@ class MixModel(_CostMatrices):
     @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         """Max over tau in [m, L-m] of 2[c(0,L) - c(0,tau) - c(tau,L)]/phi, per replicate."""
+        lr, taus = MixModel.profile(ysim, m, phi)
+        j = np.argmax(lr, axis=1)
+        return lr[np.arange(len(lr)), j], taus[j]
+
+    @staticmethod
+    def profile(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        """The scan's statistic at every tau in [m, L-m]: (reps, taus) and the taus."""
         cum = np.cumsum(ysim, axis=1)
         L = ysim.shape[1]
         counts = count_array(cum)  # whole counts: integer sums and x log x from a table
@@ -230,9 +237,7 @@ class MixModel(_CostMatrices):
                 return table[x.sum(axis=-1)] - table[x].sum(axis=-1)
             return xlogx(x.sum(axis=-1)) - xlogx(x).sum(axis=-1)
 
-        lr = 2.0 * (c(total)[:, None] - c(left) - c(right)) / phi
-        j = np.argmax(lr, axis=1)
-        return lr[np.arange(len(lr)), j], taus[j]
+        return 2.0 * (c(total)[:, None] - c(left) - c(right)) / phi, taus
 
     def simulate(self, seg: np.ndarray, shares: np.ndarray, noise: Noise, reps: int,
                  rng: np.random.Generator) -> np.ndarray:
@@ -338,6 +343,13 @@ class VolumeModel(_CostMatrices):
 
     @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        lr, taus = VolumeModel.profile(ysim, m, phi)
+        j = np.argmax(lr, axis=1)
+        return lr[np.arange(len(lr)), j], taus[j]
+
+    @staticmethod
+    def profile(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        """The scan's statistic at every tau in [m, L-m]: (reps, taus) and the taus."""
         cum = np.cumsum(ysim[..., 0], axis=1)
         L = ysim.shape[1]
         total = cum[:, -1]
@@ -348,9 +360,7 @@ class VolumeModel(_CostMatrices):
         def c(x: np.ndarray, length: np.ndarray | int) -> np.ndarray:
             return x - xlogx_counts(x) + x * np.log(length)
 
-        lr = 2.0 * (c(total, L)[:, None] - c(left, taus) - c(right, L - taus)) / phi
-        j = np.argmax(lr, axis=1)
-        return lr[np.arange(len(lr)), j], taus[j]
+        return 2.0 * (c(total, L)[:, None] - c(left, taus) - c(right, L - taus)) / phi, taus
 
     def simulate(self, seg: np.ndarray, rates: np.ndarray, noise: Noise, reps: int,
                  rng: np.random.Generator) -> np.ndarray:

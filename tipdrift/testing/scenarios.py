@@ -516,14 +516,6 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the location an oracle reaches
 
 
-def _best_window(post: np.ndarray, margin: int) -> int:
-    """The date whose +-margin window holds the most posterior mass."""
-    cum = np.concatenate([[0.0], np.cumsum(post)])
-    idx = np.arange(len(post))
-    mass = cum[np.minimum(idx + margin + 1, len(post))] - cum[np.maximum(idx - margin, 0)]
-    return int(np.argmax(mass))
-
-
 def _step_loglik(y: np.ndarray, truth: Truth, conc: float | None) -> np.ndarray:
     """Per period, log P(y_t | mix before) - log P(y_t | mix after), under the exact noise law."""
     from scipy.special import gammaln
@@ -548,6 +540,8 @@ def oracle_location(scenario: Scenario, reps: int, seed: int = 0) -> dict[str, A
     mass (`best_*`, for each margin). The second is the Bayes rule for "within the margin":
     on average no single date does better, so a recall target above `best_within_margin`
     asks for more than the data hold."""
+    from tipdrift.inference import best_window
+
     if scenario.generator != "independent_step":
         raise ValueError("the oracle dates one step with known mixes: independent_step scenarios only")
     conc = scenario.settings.get("phi_conc")
@@ -564,7 +558,7 @@ def oracle_location(scenario: Scenario, reps: int, seed: int = 0) -> dict[str, A
         ml = int(taus[np.argmax(ll)])
         for m, name in ((scenario.margin, "margin"), (10, "10")):
             hits[f"ml_within_{name}"] += abs(ml - tau) <= m
-            hits[f"best_within_{name}"] += abs(int(taus[_best_window(post, m)]) - tau) <= m
+            hits[f"best_within_{name}"] += abs(int(taus[best_window(post, m, tie=0.0)]) - tau) <= m
     return {"scenario": scenario.name, "reps": reps, **{k: v / reps for k, v in hits.items()}}
 
 
