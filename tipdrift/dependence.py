@@ -63,21 +63,27 @@ class RunDependence:
         return {"rho": round(self.rho, 4), "source": self.source, "units": self.units, "series": self.series}
 
     def describe(self, kind: str) -> str:
+        """One line for the CLI: the kind, then `summary()`."""
+        return f"{kind}: {self.summary()}"
+
+    def summary(self) -> str:
+        """Where the run's dependence came from, in words (the report's data section)."""
+        examined = min(self.series, POOL_MAX_UNITS)
+        of = f"{examined} series examined" + (f" (of {self.series})" if self.series > examined else "")
         if self.source == "pooled" and self.units < POOL_MIN_UNITS:
-            return (f"{kind}: serial dependence 0: only {self.units} of {self.series} series show overdispersion "
-                    "that a wander could carry")
+            return f"serial dependence 0: only {self.units} of {of} show overdispersion that a wander could carry"
         if self.source == "pooled" and self.rho == 0.0:
-            return (f"{kind}: no serial dependence shown by the {self.units} of {self.series} series pooled "
-                    "(sign test at 5%): the tests keep each series' own estimate")
+            return (f"no serial dependence shown by the {self.units} overdispersed of {of} (sign test at 5%): "
+                    "the tests keep each series' own estimate")
         if self.source == "pooled":
-            return (f"{kind}: serial dependence rho {self.rho:.2f}, pooled over {self.units} of {self.series} "
-                    "series (a floor under each series' own estimate; assumes the units share recording dynamics)")
+            return (f"serial dependence rho {self.rho:.2f}, pooled over the {self.units} overdispersed of {of} "
+                    "(a floor under each series' own estimate; assumes the units share recording dynamics)")
         if self.source == "stated":
-            return f"{kind}: serial dependence rho {self.rho:.2f}, as stated (--dependence)"
+            return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
-            return (f"{kind}: only {self.units} series, too few to pool serial dependence (needs "
-                    f"{POOL_MIN_UNITS}): each series' own estimate is used, and it understates a slow wander")
-        return f"{kind}: serial dependence not modelled (--no-dependence)"
+            return (f"only {self.units} series, too few to pool serial dependence (needs {POOL_MIN_UNITS}): "
+                    "each series' own estimate is used, and it understates a slow wander")
+        return "serial dependence not modelled (--no-dependence)"
 
 
 def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: int) -> np.ndarray:

@@ -434,6 +434,8 @@ def evaluate_scenario(scenario: Scenario, reps: int, seed: int = 0,
     from tipdrift.detect import fit_run, fit_series
     from tipdrift.params import DriftParams
 
+    if run and fit is not None:
+        raise ValueError("run=True fits the series together with fit_run: a per-series `fit` does not apply")
     settings = {**scenario.fit, **fit_overrides}
     drawn = [scenario.draw(series_rng(seed, scenario.name, rep)) for rep in range(reps)]
     keys = [f"{scenario.name}-{rep}" for rep in range(reps)]
