@@ -212,6 +212,28 @@ class MixModel(_CostMatrices):
         return _split_acf(z, n_t > 0, side, acf_lags(L))
 
     @staticmethod
+    def split_phi(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
+        """Pearson X^2 / df of every replicate of ysim (R, L, K) around its own split at
+        `taus` (R,): `pearson([tau, L])` at once, not floored. Per segment with shares p,
+        X^2 = sum_k Q_k / p_k - N, Q_k = sum_t y[t,k]^2 / n[t] (rows with cases only)."""
+        R, L, _ = ysim.shape
+        n_t = ysim.sum(axis=2)
+        q = np.where(n_t[..., None] > 0, ysim ** 2 / np.where(n_t > 0, n_t, 1.0)[..., None], 0.0)
+        side = (np.arange(L)[None, :] >= taus[:, None])[..., None]
+        x2 = np.zeros(R)
+        df = np.zeros(R)
+        for on in (~side, side):
+            nk = np.where(on, ysim, 0.0).sum(axis=1)
+            N = nk.sum(axis=1)
+            ok = nk > 0
+            p = nk / np.where(N > 0, N, 1.0)[:, None]
+            qk = np.where(on, q, 0.0).sum(axis=1)
+            x2 += np.where(ok, qk / np.where(ok, p, 1.0), 0.0).sum(axis=1) - N
+            rows = ((n_t > 0) & on[..., 0]).sum(axis=1)
+            df += np.maximum(rows - 1, 0) * np.maximum(ok.sum(axis=1) - 1, 0)
+        return np.where(df > 0, x2 / np.where(df > 0, df, 1.0), 1.0)
+
+    @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         """Max over tau in [m, L-m] of 2[c(0,L) - c(0,tau) - c(tau,L)]/phi, per replicate."""
         lr, taus = MixModel.profile(ysim, m, phi)
