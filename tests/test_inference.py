@@ -251,17 +251,17 @@ def test_steps_are_dated_by_the_most_probable_window() -> None:
     assert hits_window >= hits_mode + 4
 
 
-def test_split_phi_is_the_pearson_ratio_around_each_replicates_split() -> None:
+def test_split_moments_are_the_pearson_ratio_around_each_replicates_split() -> None:
     """The vectorised overdispersion the test divides by equals `pearson([tau, L])` / df
-    series by series (an empty category, empty months, splits near both ends). Catches a
-    shortcut formula that forgets the -N term, counts empty months or never-seen categories
-    in df, or takes both sides' shares from the whole series."""
+    series by series (an empty category, a category seen on one side only, empty months,
+    splits near both ends). Catches a df that counts empty months or categories unseen on
+    a side, and residuals around the whole series' shares instead of each side's."""
     rng = np.random.default_rng(5)
     ysim = rng.multinomial(rng.poisson(9, (5, 40)), [0.5, 0.3, 0.2, 0.0]).astype(float)
     ysim[1, 3:6] = 0
     ysim[2, :, 2] = np.where(np.arange(40) < 20, 0, ysim[2, :, 2])
     taus = np.array([6, 10, 20, 30, 34])
-    got = MixModel.split_phi(ysim, taus)
+    got = MixModel.split_moments(ysim, taus)[0]
     want = [(lambda x2, df: x2 / df)(*MixModel(y).pearson([int(t), 40])) for y, t in zip(ysim, taus)]
     assert np.allclose(got, want)
 

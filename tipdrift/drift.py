@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from tipdrift.dependence import RunDependence
 from tipdrift.checks import DEFAULT_MAX_REJECTED, check_precision, check_rejected, outlier_lines
+from tipdrift.dependence import RunDependence
 from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, load_table, read_raw
 from tipdrift.mapping import Mapping

@@ -3,9 +3,9 @@
 
 - `segment_test`: the likelihood-ratio scan statistic on a segment (for a serially
   dependent mix, studentised by its own long-run variance around its best split:
-  `scan_statistic`) against a
-  parametric bootstrap under "no change" (pooled shares or rate, observed period totals,
-  the segment's overdispersion and serial dependence); p = (1 + #{Lambda* >= Lambda}) / (R + 1).
+  `scan_statistic`) against a parametric bootstrap under "no change" (pooled shares or
+  rate, observed period totals, the segment's overdispersion and serial dependence);
+  p = (1 + #{Lambda* >= Lambda}) / (R + 1).
 - `refine_p`: a p-value at the floor 1/(R+1) says only "below the floor"; more replicates.
 - `location_interval`: 2.5% and 97.5% quantiles of the change date refitted on replicates
   of the fitted two-segment model.
@@ -88,8 +88,8 @@ def scan_statistic(model: CountModel, ysim: np.ndarray, min_size: int, noise: No
     if noise.phi <= 1.0 or noise.rho <= 0.0 or model.kind != "mix":
         return model.scan(ysim, min_size, noise.phi)
     lam, tau = model.scan(ysim, min_size, 1.0)
-    lrv = model.split_phi(ysim, tau) * np.maximum(1.0 + 2.0 * model.split_dependence(ysim, tau), MIN_LRV_FACTOR)
-    return lam / np.maximum(lrv, MIN_SCALE), tau
+    phi, acf = model.split_moments(ysim, tau)
+    return lam / np.maximum(phi * np.maximum(1.0 + 2.0 * acf, MIN_LRV_FACTOR), MIN_SCALE), tau
 
 
 def _reached(model: CountModel, seg: np.ndarray, lam: float, noise: Noise, min_size: int, reps: int,

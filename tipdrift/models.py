@@ -198,9 +198,12 @@ class MixModel(_CostMatrices):
         return num / den if den > 0 else 0.0
 
     @staticmethod
-    def split_dependence(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
-        """`dependence([tau, L])` of every replicate of ysim (R, L, K) at once."""
-        R, L, _ = ysim.shape
+    def split_residuals(ysim: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pearson residuals (R, L, K) of every replicate of ysim around the shares of its own
+        side of its split at `taus` (0 where nothing is expected: empty periods, categories
+        unseen on that side), the side of each period (R, L), and the degrees of freedom of
+        their X^2 (per side: periods with cases - 1 times categories seen - 1)."""
+        L = ysim.shape[1]
         side = np.arange(L)[None, :] >= taus[:, None]
         before = np.where(~side[..., None], ysim, 0.0).sum(axis=1)
         after = ysim.sum(axis=1) - before
@@ -209,29 +212,24 @@ class MixModel(_CostMatrices):
         n_t = ysim.sum(axis=2)
         exp = n_t[..., None] * p
         z = np.where(exp > 0, (ysim - exp) / np.sqrt(np.where(exp > 0, exp, 1.0)), 0.0)
-        return _split_acf(z, n_t > 0, side, acf_lags(L))
+        df = sum(np.maximum(((n_t > 0) & on).sum(axis=1) - 1, 0) * np.maximum((x > 0).sum(axis=1) - 1, 0)
+                 for on, x in ((~side, before), (side, after)))
+        return z, side, df
 
     @staticmethod
-    def split_phi(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
-        """Pearson X^2 / df of every replicate of ysim (R, L, K) around its own split at
-        `taus` (R,): `pearson([tau, L])` at once, not floored. Per segment with shares p,
-        X^2 = sum_k Q_k / p_k - N, Q_k = sum_t y[t,k]^2 / n[t] (rows with cases only)."""
-        R, L, _ = ysim.shape
-        n_t = ysim.sum(axis=2)
-        q = np.where(n_t[..., None] > 0, ysim ** 2 / np.where(n_t > 0, n_t, 1.0)[..., None], 0.0)
-        side = (np.arange(L)[None, :] >= taus[:, None])[..., None]
-        x2 = np.zeros(R)
-        df = np.zeros(R)
-        for on in (~side, side):
-            nk = np.where(on, ysim, 0.0).sum(axis=1)
-            N = nk.sum(axis=1)
-            ok = nk > 0
-            p = nk / np.where(N > 0, N, 1.0)[:, None]
-            qk = np.where(on, q, 0.0).sum(axis=1)
-            x2 += np.where(ok, qk / np.where(ok, p, 1.0), 0.0).sum(axis=1) - N
-            rows = ((n_t > 0) & on[..., 0]).sum(axis=1)
-            df += np.maximum(rows - 1, 0) * np.maximum(ok.sum(axis=1) - 1, 0)
-        return np.where(df > 0, x2 / np.where(df > 0, df, 1.0), 1.0)
+    def split_dependence(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
+        """`dependence([tau, L])` of every replicate of ysim (R, L, K) at once."""
+        return MixModel.split_moments(ysim, taus)[1]
+
+    @staticmethod
+    def split_moments(ysim: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per replicate of ysim (R, L, K), from one pass over its residuals around its own
+        split at `taus`: the Pearson X^2 / df (`pearson([tau, L])`, not floored; 1 where df
+        is 0) and the sum of the residual autocorrelations (`dependence([tau, L])`)."""
+        z, side, df = MixModel.split_residuals(ysim, taus)
+        x2 = (z * z).sum(axis=(1, 2))
+        phi = np.where(df > 0, x2 / np.where(df > 0, df, 1), 1.0)
+        return phi, _split_acf(z, ysim.sum(axis=2) > 0, side, acf_lags(ysim.shape[1]))
 
     @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:

@@ -185,7 +185,7 @@ class Shift:
     period: dt.date
     segment: tuple[dt.date, dt.date]  # first and last period of the tested segment
     ci: tuple[dt.date, dt.date]
-    statistic: float
+    statistic: float  # the test's: scan ratio / phi, or for a dependent mix studentised (inference.scan_statistic)
     p_value: float
     replicates: int
     phi: float
