@@ -110,15 +110,20 @@ def _lagged(z: np.ndarray, valid: np.ndarray, lags: int) -> tuple[float, float]:
     return num, float((z * z)[valid].sum())
 
 
-def _split_acf(z: np.ndarray, valid: np.ndarray, side: np.ndarray, lags: int) -> np.ndarray:
-    """Per replicate, the sum over lags 1..`lags` of the residual autocorrelations, pairs
-    taken only within one side of the replicate's split: z (R, L, K), valid and side (R, L)."""
-    zv = np.where(valid[..., None], z, 0.0)
-    num = np.zeros(len(z))
-    for k in range(1, min(lags, z.shape[1] - 1) + 1):
-        same = (side[:, k:] == side[:, :-k])[..., None]
-        num += (zv[:, k:] * zv[:, :-k] * same).sum(axis=(1, 2))
-    den = (zv * zv).sum(axis=(1, 2))
+def _split_acf(z: np.ndarray, taus: np.ndarray, lags: int) -> np.ndarray:
+    """Per replicate, the sum over lags 1..`lags` of the autocorrelations of the residuals
+    z (R, L, K), pairs taken only within one side of the replicate's split at `taus` (R,):
+    every lagged pair, less the k pairs of lag k that cross the split (read from a window
+    of the periods around it)."""
+    R, L, K = z.shape
+    lags = min(lags, L - 1)
+    pad = np.concatenate([np.zeros((R, lags, K)), z, np.zeros((R, lags, K))], axis=1)
+    win = pad[np.arange(R)[:, None], taus[:, None] + np.arange(2 * lags)[None, :]]  # periods tau-lags .. tau+lags-1
+    num = np.zeros(R)
+    for k in range(1, lags + 1):
+        num += np.einsum("rtk,rtk->r", z[:, k:], z[:, :-k])
+        num -= np.einsum("rtk,rtk->r", win[:, lags - k:lags], win[:, lags:lags + k])
+    den = np.einsum("rtk,rtk->r", z, z)
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
@@ -198,38 +203,33 @@ class MixModel(_CostMatrices):
         return num / den if den > 0 else 0.0
 
     @staticmethod
-    def split_residuals(ysim: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pearson residuals (R, L, K) of every replicate of ysim around the shares of its own
-        side of its split at `taus` (0 where nothing is expected: empty periods, categories
-        unseen on that side), the side of each period (R, L), and the degrees of freedom of
-        their X^2 (per side: periods with cases - 1 times categories seen - 1)."""
-        L = ysim.shape[1]
-        side = np.arange(L)[None, :] >= taus[:, None]
-        before = np.where(~side[..., None], ysim, 0.0).sum(axis=1)
-        after = ysim.sum(axis=1) - before
-        shares = [x / np.where(x.sum(-1, keepdims=True) > 0, x.sum(-1, keepdims=True), 1.0) for x in (before, after)]
-        p = np.where(side[..., None], shares[1][:, None, :], shares[0][:, None, :])
-        n_t = ysim.sum(axis=2)
-        exp = n_t[..., None] * p
-        z = np.where(exp > 0, (ysim - exp) / np.sqrt(np.where(exp > 0, exp, 1.0)), 0.0)
-        df = sum(np.maximum(((n_t > 0) & on).sum(axis=1) - 1, 0) * np.maximum((x > 0).sum(axis=1) - 1, 0)
-                 for on, x in ((~side, before), (side, after)))
-        return z, side, df
-
-    @staticmethod
     def split_dependence(ysim: np.ndarray, taus: np.ndarray) -> np.ndarray:
         """`dependence([tau, L])` of every replicate of ysim (R, L, K) at once."""
         return MixModel.split_moments(ysim, taus)[1]
 
     @staticmethod
     def split_moments(ysim: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per replicate of ysim (R, L, K), from one pass over its residuals around its own
-        split at `taus`: the Pearson X^2 / df (`pearson([tau, L])`, not floored; 1 where df
-        is 0) and the sum of the residual autocorrelations (`dependence([tau, L])`)."""
-        z, side, df = MixModel.split_residuals(ysim, taus)
-        x2 = (z * z).sum(axis=(1, 2))
+        """Per replicate of ysim (R, L, K), from one pass over its Pearson residuals around
+        the shares of each side of its own split at `taus`: the X^2 / df (`pearson([tau,
+        L])`, not floored; 1 where df is 0) and the sum of the residual autocorrelations
+        (`dependence([tau, L])`). Residuals are 0 where nothing is expected (empty periods,
+        categories unseen on that side); df per side is (periods with cases - 1) x
+        (categories seen - 1)."""
+        R, L, K = ysim.shape
+        side = np.arange(L)[None, :] >= taus[:, None]
+        n_t = ysim @ np.ones(K)
+        before = np.cumsum(ysim, axis=1)[np.arange(R), taus - 1]
+        after = ysim.sum(axis=1) - before
+        pb, pa = (x / np.where(x.sum(-1) > 0, x.sum(-1), 1.0)[:, None] for x in (before, after))
+        exp = n_t[..., None] * (pb[:, None, :] + side[..., None] * (pa - pb)[:, None, :])
+        z = np.divide(ysim - exp, np.sqrt(exp), out=np.zeros_like(exp), where=exp > 0)
+        rows_after = ((n_t > 0) & side).sum(axis=1)
+        rows_before = (n_t > 0).sum(axis=1) - rows_after
+        df = (np.maximum(rows_before - 1, 0) * np.maximum((before > 0).sum(axis=1) - 1, 0)
+              + np.maximum(rows_after - 1, 0) * np.maximum((after > 0).sum(axis=1) - 1, 0))
+        x2 = np.einsum("rtk,rtk->r", z, z)
         phi = np.where(df > 0, x2 / np.where(df > 0, df, 1), 1.0)
-        return phi, _split_acf(z, ysim.sum(axis=2) > 0, side, acf_lags(ysim.shape[1]))
+        return phi, _split_acf(z, taus, acf_lags(L))
 
     @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -359,7 +359,7 @@ class VolumeModel(_CostMatrices):
         after = np.where(side, y, 0.0).sum(axis=1) / np.maximum(L - taus, 1)
         mu = np.where(side, after[:, None], before[:, None])
         z = np.where(mu > 0, (y - mu) / np.sqrt(np.where(mu > 0, mu, 1.0)), 0.0)
-        return _split_acf(z[..., None], mu > 0, side, acf_lags(L))
+        return _split_acf(z[..., None], taus, acf_lags(L))
 
     @staticmethod
     def scan(ysim: np.ndarray, m: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
