@@ -25,6 +25,10 @@
    from 2010-01 through `build_series` and
    `DriftDetector(penalty=--penalty, bic by default; volume=False)` (mix only: nothing is planted in
    volume): the false discovery proportion Benjamini-Hochberg is meant to hold at 5%.
+   `--dependence` states the run's dependence here too.
+3. With `--calibrate N`: the test of "no change" over each of N whole no-change series
+   that wander (AR(1) rho 0.9, `--null-sd`, `--n` a month, T 96), at `--dependence`: how
+   often p reaches 0.05, 0.01 and 0.002 (a calibrated test: that often).
 
 `--out` writes every series' truth, detections and scores as JSON.
 """
@@ -101,7 +105,8 @@ def oracle_lines(rows: list[dict], reps: int, seed: int) -> str:
     return "\n".join(lines)
 
 
-def bh_check(n_null: int, n_step: int, seed: int, null_sd: float = 0.0, n: float = 20, penalty: str = "bic") -> dict:
+def bh_check(n_null: int, n_step: int, seed: int, null_sd: float = 0.0, n: float = 20, penalty: str = "bic",
+             dependence_rho: float | None = None) -> dict:
     from tipdrift.detect import DriftDetector
     from tipdrift.series import build_series
 
@@ -111,13 +116,42 @@ def bh_check(n_null: int, n_step: int, seed: int, null_sd: float = 0.0, n: float
                            null_sd=null_sd)
     series = build_series(df, unit="unit", date="date", category="category", freq="month")
     t1 = time.perf_counter()
-    det = DriftDetector(penalty=penalty, volume=False, seed=seed).fit(series)
+    det = DriftDetector(penalty=penalty, volume=False, seed=seed, dependence_rho=dependence_rho).fit(series)
     t2 = time.perf_counter()
     res = score_units_shifts(det.shifts_, truth, "2010-01-01", margin=3)
     res.update({"units": len(truth), "rows": df.height, "family": dict(det.family_), "build_s": t1 - t0,
                 "detect_s": t2 - t1,
                 "analysed": sum(s.status == "analysed" for s in det.statuses_)})
     return res
+
+
+CALIBRATION_LEVELS = (0.05, 0.01, 0.002)
+
+
+def null_calibration(n_series: int, seed: int, sd: float, n: float, rho: float | None) -> dict[float, float]:
+    """How often the test of "no change" over a whole series (the first test of every
+    elimination) reaches each of CALIBRATION_LEVELS on no-change series whose logit shares
+    wander (AR(1), rho 0.9): a calibrated test reaches each level that often. `rho` states
+    the dependence (the run's floor), None leaves each series its own estimate. p-values
+    at the sequential test's floor are refined to 4999 replicates."""
+    from tipdrift.detect import search_series
+    from tipdrift.inference import refine_p, segment_test
+    from tipdrift.params import DriftParams
+    from tipdrift.testing.scenarios import ar1_no_change
+
+    params = DriftParams(seed=seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xCA1]))
+    ps = []
+    for i in range(n_series):
+        y, _ = ar1_no_change(rng, T=96, n=n, rho=0.9, sd=sd)
+        w = search_series(f"cal-{i}", "mix", y, params)
+        w.rho_floor = rho or 0.0
+        noise, T, m = w.segment_noise(0, w.T), w.T, params.segment
+        t = segment_test(w.model, w.model.yk, noise, m, params.n_boot, w.rng(0, T, "test"))
+        if t.p_value <= 0.011:
+            t = refine_p(w.model, w.model.yk, t, noise, m, 4999, w.rng(0, T, "refine"))
+        ps.append(t.p_value)
+    return {lv: float(np.mean(np.array(ps) <= lv)) for lv in CALIBRATION_LEVELS}
 
 
 def _clean(o: object) -> object:
@@ -147,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--penalty", default="bic", help="many-unit check: the search's penalty (bic: permissive)")
     ap.add_argument("--dependence", type=float, default=None, metavar="RHO",
                     help="state the serial dependence for every fit (0: each series' own estimate only)")
+    ap.add_argument("--calibrate", type=int, default=0, metavar="N",
+                    help="the whole-series test's p-values on N no-change series (AR(1) rho 0.9, --null-sd, --n, "
+                         "T 96) at --dependence (default: each series' own estimate)")
     ap.add_argument("--run", action="store_true",
                     help="fit each scenario's series as the units of one run (pooled dependence, one BH family)")
     a = ap.parse_args(argv)
@@ -163,13 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     print(oracle_lines(rows, a.reps, a.seed))
     bh = None
     if sum(a.units):
-        bh = bh_check(a.units[0], a.units[1], a.seed, a.null_sd, a.n, a.penalty)
+        bh = bh_check(a.units[0], a.units[1], a.seed, a.null_sd, a.n, a.penalty, a.dependence)
         null = f"AR(1) rho 0.9 sd {a.null_sd}" if a.null_sd else "independent"
         print(f"\nmany units ({a.units[0]} no-change ({null}) + {a.units[1]} steps TVD 0.2, n {a.n:g}, T 96; "
-              f"DriftDetector(penalty='{a.penalty}'), mix): {bh['discoveries']} shifts, {bh['false_discoveries']} false, "
+              f"DriftDetector(penalty='{a.penalty}', dependence_rho={a.dependence}), mix): {bh['discoveries']} shifts, {bh['false_discoveries']} false, "
               f"FDP {bh['fdp']:.3f}; power {bh['power']:.2f}; no-change units with a shift "
               f"{bh['null_units_with_shift']}/{bh['null_units']}; coverage {_f(bh['coverage'])}; "
               f"family {bh['family']}; {bh['rows']:,} rows, build {bh['build_s']:.1f} s, detect {bh['detect_s']:.1f} s")
+    if a.calibrate:
+        c = null_calibration(a.calibrate, a.seed, a.null_sd, a.n, a.dependence)
+        print(f"\nwhole-series test on {a.calibrate} no-change series (AR(1) rho 0.9 sd {a.null_sd}, n {a.n:g}, T 96; "
+              f"dependence {a.dependence if a.dependence is not None else 'own estimate'}): "
+              + ", ".join(f"P(p <= {lv}) {c[lv]:.4f}" for lv in CALIBRATION_LEVELS))
     total = time.perf_counter() - start
     print(f"\ntotal {total:.1f} s (reps {a.reps}, seed {a.seed}, {'one run per scenario' if a.run else 'series alone'})")
     if a.out:
