@@ -131,7 +131,7 @@ def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDepen
     pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
     curves = [unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")) for w in pool]
     kept = np.array([c for c in curves if c is not None]).reshape(-1, len(GRID))
-    # too few overdispersed series (phi 1 has no wander to simulate: their tests never use a floor),
+    # too few overdispersed series (phi 1 has no wander to simulate: nothing to pool),
     # or no more series above their independent replicates than chance: no dependence
     if len(kept) < POOL_MIN_UNITS or not shows_dependence(kept[:, 0]):
         return RunDependence(0.0, "pooled", len(kept), n)

@@ -73,7 +73,8 @@ MIN_LRV_FACTOR = 0.25  # 1 + 2 x (sum of residual autocorrelations) is floored h
 def scan_statistic(model: CountModel, ysim: np.ndarray, min_size: int, noise: Noise) -> tuple[np.ndarray, np.ndarray]:
     """The test's statistic and argmax date of each of ysim (R, L, K): the scan's likelihood
     ratio divided by the null's phi, except for a mix whose noise is serially dependent
-    (phi > 1, rho > 0), where it is divided by each series' own long-run variance around
+    (rho in force > 0, also at phi 1, where the replicates carry no wander but the data
+    may: `SeriesWork.floored`), where it is divided by each series' own long-run variance around
     its best split: the residuals' Pearson X^2 / df times 1 + 2 x the sum of their
     autocorrelations (lags 1..acf_lags), on the data and every replicate alike (methods.md
     4: "divided out in both observed and simulated statistics"). The null's phi is
@@ -85,7 +86,7 @@ def scan_statistic(model: CountModel, ysim: np.ndarray, min_size: int, noise: No
     panel of independent units gave more false discoveries. Volume keeps it too: its
     constant-rate null is already broken by slow trends, and studentised it added false
     alarms on the generator's world."""
-    if noise.phi <= 1.0 or noise.rho <= 0.0 or model.kind != "mix":
+    if noise.rho <= 0.0 or model.kind != "mix":
         return model.scan(ysim, min_size, noise.phi)
     lam, tau = model.scan(ysim, min_size, 1.0)
     phi, acf = model.split_moments(ysim, tau)
