@@ -27,10 +27,12 @@ def test_oracle_critical_value_holds_its_level_on_fresh_no_change_series() -> No
 def test_oracle_best_window_beats_maximum_likelihood_within_the_margin() -> None:
     """The known-mixes oracle's best window is the Bayes rule for landing within the margin:
     over 200 series it is at least as often within 3 months as the maximum-likelihood
-    date, and within 10 at least as often as within 3. Catches the windows' dates swapped
-    between margins (measured 0.77 against 0.93 when the 10-month date was scored at 3)
-    or a window taken over the log posterior instead of the posterior."""
+    date, and within 10 at least as often as within 3; the oracle that must estimate the
+    mixes is not within 3 more often than the one that knows them. Catches the windows'
+    dates swapped between margins (measured 0.77 against 0.93 when the 10-month date was
+    scored at 3; for the profile rule it would score about 0.83 against 0.72) or a window
+    taken over the log posterior instead of the posterior."""
     o = sc.oracle_location(PHI15, 200, seed=0)
     assert o["best_within_margin"] >= o["ml_within_margin"] - 0.01
     assert o["best_within_10"] >= o["best_within_margin"]
-    assert o["tested_within_margin"] <= o["profile_within_margin"] <= o["best_within_margin"] + 0.02
+    assert o["profile_within_margin"] <= o["best_within_margin"] + 0.02

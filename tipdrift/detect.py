@@ -112,12 +112,15 @@ class SeriesWork:
         return np.random.default_rng(np.random.SeedSequence(self.seed_for(purpose, s, e)))
 
     def floored(self, noise: Noise) -> Noise:
-        """`noise` with its rho raised to the run's dependence floor. At phi 1 the replicates
-        have no wander to carry (the sieve's amplitude comes from phi - 1), but the floor
-        still makes the test studentise its statistic (`inference.scan_statistic`): a
-        wandering unit's phi estimate falls to 1 by chance (3% of units at rho 0.9, sd 0.1,
-        20 a month), and an independent null then gave those units most of a run's
-        smallest p-values."""
+        """`noise` with its rho raised to the run's dependence floor. For a mix at phi 1 the
+        replicates have no wander to carry (the sieve's amplitude comes from phi - 1), but
+        the floor still makes the test studentise its statistic (`inference.scan_statistic`):
+        a wandering unit's phi estimate falls to 1 by chance (2-3% of units at rho 0.9, sd
+        0.1, 20 a month), and an independent null with the raw ratio then gave those units
+        most of a run's smallest p-values. Volume's statistic is never studentised: at phi 1
+        its floor would change nothing but the rho reported, so it is not applied."""
+        if noise.phi <= 1.0 and self.model.kind != "mix":
+            return noise
         return Noise(phi=noise.phi, rho=max(noise.rho, self.rho_floor))
 
     @property

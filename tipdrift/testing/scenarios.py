@@ -543,18 +543,18 @@ def null_scan_quantile(scenario: Scenario, min_size: int, seed: int = 0, draws: 
 
     st = {"T": 120, "K": 4, "n": 20, "phi_conc": None, **scenario.settings}
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0A11]))
-    ys = np.stack([draw_counts(rng, np.repeat(base_mix(rng, st["K"])[None], st["T"], 0), st["n"], st["phi_conc"])
-                   for _ in range(draws)])
+    mixes = np.stack([base_mix(rng, st["K"]) for _ in range(draws)])  # one no-change mix per series
+    ys = draw_counts(rng, np.repeat(mixes, st["T"], axis=0), st["n"], st["phi_conc"]).reshape(draws, st["T"], -1)
     lr, _ = MixModel.profile(ys, min_size, expected_phi(st["n"], st["phi_conc"]))
     return float(np.quantile(lr.max(axis=1), level))
 
 
 def oracle_location(scenario: Scenario, reps: int, seed: int = 0) -> dict[str, Any]:
     """How well the date of a step can be known at all, on the series `evaluate_scenario`
-    draws (same seeds), by oracles that know the generator's uniform prior on the date:
-    - knowing the mixes before and after and the exact noise law (multinomial, or
-      Dirichlet-multinomial with the scenario's `phi_conc`), dated at the maximum of the
-      likelihood (`ml_*`) and at the date whose +-margin window holds the most posterior
+    draws (same seeds), by two oracles:
+    - knowing the generator's uniform prior on the date, the mixes before and after and
+      the exact noise law (multinomial, or Dirichlet-multinomial with the scenario's
+      `phi_conc`), dated at the maximum of the likelihood (`ml_*`) and at the date whose +-margin window holds the most posterior
       mass (`best_*`). The second is the Bayes rule for "within the margin": on average no
       single date does better, so a recall target above `best_within_margin` asks for more
       than the data hold;
