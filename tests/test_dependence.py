@@ -63,7 +63,7 @@ def test_the_sieve_reproduces_the_overdispersion_it_was_given() -> None:
 
 def test_stated_and_unpooled_dependence_say_where_the_floor_came_from() -> None:
     """A stated rho is the floor whatever the data, and a run with fewer than
-    POOL_MIN_UNITS series keeps each series' own estimate; a stated rho with dependence
+    POOL_MIN_UNITS series is not pooled (each series gets its own bound, below); a stated rho with dependence
     switched off, or one out of range, is refused. Catches a stated value that is ignored,
     a pool taken from a handful of series, and a contradiction accepted silently."""
     from tipdrift.dependence import run_dependence
@@ -80,6 +80,45 @@ def test_stated_and_unpooled_dependence_say_where_the_floor_came_from() -> None:
     for bad in ({"dependence_rho": 1.2}, {"dependence_rho": "0.5"}, {"dependence_rho": 0.5, "dependence": False}):
         with pytest.raises(ParameterError, match="dependence_rho"):
             DriftParams(**bad).validate()
+
+
+def test_a_lone_wandering_series_is_tested_at_its_upper_bound() -> None:
+    """30 no-change series that wander (rho 0.9, innovation sd 0.05, 30 cases a month, 120
+    months), each fitted alone: at most 3 get a shift (measured 1), against at least 4 more
+    (measured 7) when each series keeps its own point estimate (a stated floor of 0). Catches
+    a lone series tested at its own estimate (the earlier rule: 32% of such series alarmed)
+    and a bound computed but never put in force."""
+    from tipdrift.detect import fit_series
+
+    ys = _ar_series(30, seed=5, T=120, n=30, sd=0.05)
+    alone = sum(bool(fit_series(y, "mix", key=f"u{i}", seed=0).shifts) for i, y in enumerate(ys))
+    own = sum(bool(fit_series(y, "mix", key=f"u{i}", seed=0, dependence_rho=0.0).shifts) for i, y in enumerate(ys))
+    assert alone <= 3
+    assert own >= alone + 4
+
+
+def test_the_lone_bound_covers_a_wander_and_spares_independent_series() -> None:
+    """`lone_floor` on 40 wandering series (rho 0.9, sd 0.1, 30 a month) reaches 0.87 in at
+    least 90% of them (measured all: the bound sits at the grid's top), while on 40
+    independent series with phi 1.5 its median stays at or below 0.7 (measured 0.51).
+    Catches a bound taken at the replicates' median (a point estimate: 40% of the wandering
+    series fall below 0.87), one read from the wrong tail (3% reach it), and one stuck at the
+    grid's top (the independent median would be 0.95: lone overdispersed series tested as if
+    they wandered, and their power lost)."""
+    from tipdrift.dependence import lone_floor
+    from tipdrift.detect import search_series
+    from tipdrift.params import DriftParams
+
+    p = DriftParams(seed=0)
+
+    def bounds(ys: list[np.ndarray]) -> np.ndarray:
+        works = [search_series(f"u{i}", "mix", y, p) for i, y in enumerate(ys)]
+        return np.array([lone_floor(w.model, w.null_phi, p.segment, w.seed_for("bound")) for w in works])
+
+    wander = bounds(_ar_series(40, seed=6, T=120, n=30, sd=0.1))
+    steady = bounds(_ar_series(40, seed=7, T=120, n=20, sd=0.0, phi_conc=37.0))
+    assert (wander >= 0.87).mean() >= 0.9
+    assert np.median(steady) <= 0.7
 
 
 def test_crossing_interpolates_and_clamps() -> None:

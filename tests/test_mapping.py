@@ -130,7 +130,9 @@ def test_the_ctdc_recipe_runs_with_the_mapping_alone(tmp_path: Path, capsys) -> 
     although most are exact copies), placeholder citizenship not a unit, the planted MD
     mix change found at 2012 as a change among recorded types, and the UA completeness
     change flagged as recording completeness. Catches deduplication, '0' as a unit,
-    'unknown' folded into other, and a completeness change read as a trend."""
+    'unknown' folded into other, a completeness change read as a trend, and a lone-series
+    dependence bound applied to 16 yearly points, too few to bound anything (6 countries
+    are not pooled; at the grid's top UA's change is lost)."""
     out = tmp_path / "shifts.json"
     rc = main(["drift", str(CTDC / "sample.csv"), "--mapping", str(CTDC / "mapping.yaml"), "--freq", "year",
                "--unit", "citizenship", "--out", str(out)])

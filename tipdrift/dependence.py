@@ -23,9 +23,17 @@ The estimate is indirect inference (Gourieroux et al.), pooled by the median:
   (their differences do not move with rho). A run of more than `POOL_MAX_UNITS` series
   pools that many, chosen by a hash of the unit's name (deterministic, unrelated to its data).
 
-A run with fewer than `POOL_MIN_UNITS` analysed series is not pooled: each series keeps its
-own estimate, and the CLI says so. A run with fewer overdispersed series than that has
-nothing for a wander to carry: its floor is 0. A user who knows the dependence (from a longer history or
+A run with fewer than `POOL_MIN_UNITS` analysed series is not pooled: each series of
+`LONE_MIN_PERIODS` or more is tested at no less than an upper bound of its own dependence
+(`lone_floor`: the first rho up the grid at which its statistic S falls to the `LONE_LEVEL`
+point of its replicates'), a shorter one at its own estimate, and the CLI says so. A lone series
+cannot tell a wander from a step: its point estimate let 11-38% of wandering no-change
+series get a shift (issue 10's grid), the bound 2-7%, at a cost of 1-5 points of recall on
+lone independent series (README: "Scenario series"). A test at the worst plausible rho in
+the spirit of Berger and Boos, without their guarantee (p is not maximised over the set nor
+widened by its level): the measured rates are what it achieves.
+A run with fewer than `POOL_MIN_UNITS` overdispersed series has nothing for a wander to carry: its
+floor is 0. A user who knows the dependence (from a longer history or
 a peer series) states it instead (`DriftParams.dependence_rho`, `--dependence RHO`).
 """
 from __future__ import annotations
@@ -43,6 +51,12 @@ if TYPE_CHECKING:
 
 GRID: tuple[float, ...] = (0.0, 0.3, 0.5, 0.65, 0.75, 0.82, 0.87, 0.91, 0.95)
 DRAWS = 4  # replicates per unit and grid point
+LONE_DRAWS = 50  # replicates per grid point for a lone series' bound (a 2% quantile needs more)
+LONE_LEVEL = 0.02  # np.quantile's 2% point of 50 draws lies between the smallest two: about a 96% bound
+# Shorter lone series keep their own estimate: on independent series of 16-24 periods with
+# phi 2-5 the bound sat at the grid's top for 60-83% (no power left for any change), at 36
+# for 10-33%, at 48 for 0-10% (30 series each; README: "Scenario series").
+LONE_MIN_PERIODS = 36
 POOL_MIN_UNITS = 8
 POOL_MAX_UNITS = 120  # a larger run pools a fixed subset (by a hash of the unit): the median is as good
 
@@ -52,7 +66,7 @@ class RunDependence:
     """The dependence floor of one kind (mix or volume) in a run: `rho` is applied under
     every unit's own estimate; `source` says where it came from: `pooled` (estimated from
     `units` series), `stated` (the user's), `unit` (too few series to pool: each series
-    its own) or `off` (dependence not modelled)."""
+    its own upper bound, `lone_floor`, in place of `rho`) or `off` (dependence not modelled)."""
 
     rho: float
     source: str
@@ -82,7 +96,10 @@ class RunDependence:
             return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
             return (f"only {self.units} series, too few to pool serial dependence (needs {POOL_MIN_UNITS}): "
-                    "each series' own estimate is used, and it understates a slow wander")
+                    f"each series of {LONE_MIN_PERIODS} periods or more is tested at no less than an upper "
+                    "bound of its own dependence (a lone series cannot tell a slow wander from steps: "
+                    "conservative), a shorter one at its own estimate, which understates a slow "
+                    "wander; state --dependence if it is known")
         return "serial dependence not modelled (--no-dependence)"
 
 
@@ -93,18 +110,43 @@ def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: i
     return model.split_dependence(ysim, taus)
 
 
+def grid_statistics(model: CountModel, phi: float, min_size: int, rng_seed: list[int],
+                    draws: int) -> tuple[float, np.ndarray]:
+    """The series' own S, and S* of `draws` no-change replicates per rho on `GRID` (its own
+    totals, shares and phi; the same latent innovations for every rho, so S*(rho) moves
+    smoothly with rho): (observed, array (len(GRID), draws))."""
+    y = model.yk
+    observed = float(split_statistic(model, y[None], phi, min_size)[0])
+    sims = model.simulate_latent(y, model.null_shares(y), phi, np.array(GRID), draws,
+                                 np.random.default_rng(rng_seed))
+    return observed, split_statistic(model, sims, phi, min_size).reshape(len(GRID), draws)
+
+
 def unit_curve(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> np.ndarray | None:
     """S - mean S*(rho) over `GRID` for one series, or None when the series has no
     overdispersion (phi 1: nothing for a latent process to explain)."""
-    y = model.yk
-    if phi <= 1.0 or len(y) < 2 * min_size:
+    if phi <= 1.0 or len(model.yk) < 2 * min_size:
         return None
-    observed = float(split_statistic(model, y[None], phi, min_size)[0])
-    shares = model.null_shares(y)
-    # the same latent innovations for every rho: S*(rho) moves smoothly with rho
-    sims = model.simulate_latent(y, shares, phi, np.array(GRID), DRAWS, np.random.default_rng(rng_seed))
-    stats = split_statistic(model, sims, phi, min_size).reshape(len(GRID), DRAWS)
+    observed, stats = grid_statistics(model, phi, min_size, rng_seed, DRAWS)
     return observed - stats.mean(axis=1)
+
+
+def lone_floor(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> float:
+    """An upper confidence bound (about 96%) of a lone series' latent rho: going up the
+    grid, where its S first falls to the `LONE_LEVEL` quantile of the replicates' S*(rho)
+    (linear between grid points; S* grows with rho). A mix at phi 1 shows no amplitude that
+    could bound rho: `GRID[-1]`, which for the whole-series test only studentises its
+    statistic (`inference.scan_statistic`; segments whose own phi exceeds 1 get a wander).
+    Volume at phi 1 gets no floor (`SeriesWork.floored` would not apply it), nor does a
+    series shorter than `LONE_MIN_PERIODS`, too short to bound anything: its own estimate
+    stays in force."""
+    if len(model.yk) < max(2 * min_size, LONE_MIN_PERIODS):
+        return 0.0
+    if phi <= 1.0:
+        return GRID[-1] if model.kind == "mix" else 0.0
+    observed, stats = grid_statistics(model, phi, min_size, rng_seed, LONE_DRAWS)
+    low = np.quantile(stats, LONE_LEVEL, axis=1)
+    return crossing(np.minimum.accumulate(observed - low))  # monotone: Monte Carlo noise cannot re-open
 
 
 def crossing(median: np.ndarray) -> float:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tipdrift.dependence import RunDependence, run_dependence
+from tipdrift.dependence import RunDependence, lone_floor, run_dependence
 from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test, window_date
 from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
 from tipdrift.params import DriftParams
@@ -44,7 +44,7 @@ from tipdrift.shift import Effect, Moved, SeriesStatus, Shift
 from tipdrift.vocab import UNKNOWN
 
 KINDS: tuple[str, ...] = ("mix", "volume")
-_PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4, "pool": 5}
+_PURPOSE = {"test": 1, "interval": 2, "refine": 3, "shape": 4, "pool": 5, "bound": 6}
 
 
 def _stable_key(text: str) -> int:
@@ -87,7 +87,7 @@ class SeriesWork:
     candidates: list[int]
     params: DriftParams
     null_phi: float = 1.0  # phi over the whole series (no change)
-    rho_floor: float = 0.0  # the run's dependence (tipdrift.dependence), under the series' own
+    rho_floor: float = 0.0  # the run's dependence, or a lone series' bound (tipdrift.dependence), under its own
     cps: list[int] = field(default_factory=list)
     tests: dict[tuple[int, int], SegmentTest] = field(default_factory=dict)
     matrices: dict[int, np.ndarray] = field(default_factory=dict)
@@ -125,7 +125,7 @@ class SeriesWork:
 
     @property
     def rho(self) -> float:
-        """The dependence in force for this series: its own estimate or the run's floor."""
+        """The dependence in force for this series: its own estimate, or the floor if higher."""
         return self.floored(self.noise).rho
 
     def segment(self, j: int) -> tuple[int, int]:
@@ -322,10 +322,12 @@ def eliminate(works: list[SeriesWork], params: DriftParams) -> list[list[Located
 
 
 def fit_works(works: list[SeriesWork], params: DriftParams) -> tuple[list[list[Located]], RunDependence]:
-    """The run's dependence floor for these works (one kind), then elimination."""
+    """The run's dependence floor for these works (one kind), then elimination. Too few
+    series to pool: each series' own upper bound (`dependence.lone_floor`)."""
     dep = run_dependence(works, params)
     for w in works:
-        w.rho_floor = dep.rho
+        w.rho_floor = (lone_floor(w.model, w.null_phi, params.segment, w.seed_for("bound"))
+                       if dep.source == "unit" else dep.rho)
     return eliminate(works, params), dep
 
 

@@ -279,7 +279,7 @@ class SeriesStatus:
     last_period: dt.date
     phi_mix: float | None = None
     phi_volume: float | None = None
-    dependence_mix: float | None = None  # latent AR(1) coefficient in force for the mix: its own or the run's
+    dependence_mix: float | None = None  # rho in force for the mix: its own, or the run's floor (a lone bound) if higher
     dependence_volume: float | None = None
 
     def to_json(self) -> dict[str, Any]:
