@@ -586,7 +586,8 @@ def _add_drift(sub: Any) -> None:
                     help="treat periods as independent (default: estimate and simulate serial dependence)")
     dr.add_argument("--dependence", dest="dependence_rho", type=float, default=None, metavar="RHO",
                     help="the serial dependence of the run's series, as a latent AR(1) coefficient in [0, 0.95], "
-                         "from a longer history or a peer series (default: pooled over the run's series)")
+                         "from a longer history or a peer series (default: pooled over the run's series; with fewer "
+                         "than 8, each series' own upper bound; 0: each series' own estimate)")
     dr.add_argument("--alpha", type=float, default=d.alpha, help=f"level for the BH-adjusted p-value (default {d.alpha})")
     dr.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     dr.add_argument("--max-boot", type=int, default=d.max_boot, help=f"replicates for p-values stuck at the floor (default {d.max_boot})")
