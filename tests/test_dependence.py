@@ -120,6 +120,35 @@ def test_the_lone_bound_covers_a_wander_and_spares_independent_series() -> None:
     assert (wander >= 0.87).mean() >= 0.9
     assert np.median(steady) <= 0.7
 
+def test_the_lone_bound_stops_its_walk_where_the_whole_grid_would_cross() -> None:
+    """`lone_floor` walks up the grid and stops at the first crossing; on 16 series whose
+    bounds fall low, high in the grid and at its top (independent; rho 0.3, sd 0.2; rho
+    0.9) it equals the crossing of the running minimum over every grid point, each drawn on
+    its own. Catches a walk that stops before the crossing (stopping after 4 points gives
+    the grid's top to the series that cross higher), and replicates that depend on which
+    points were drawn before (one generator carried along the walk), which would make the
+    bound depend on where the walk stopped."""
+    from tipdrift.dependence import LONE_LEVEL, lone_floor, point_statistics, split_statistic
+    from tipdrift.detect import search_series
+    from tipdrift.params import DriftParams
+
+    p = DriftParams(seed=0)
+    ys = (_ar_series(6, seed=7, T=120, n=20, sd=0.0, phi_conc=37.0) + _ar_series(6, seed=6, T=120, n=30, sd=0.2, rho=0.3)
+          + _ar_series(4, seed=6, T=120, n=30, sd=0.1))
+    got, want = [], []
+    for i, y in enumerate(ys):
+        w = search_series(f"u{i}", "mix", y, p)
+        seed = w.seed_for("bound")
+        observed = float(split_statistic(w.model, w.model.yk[None], w.null_phi, p.segment)[0])
+        curve = [observed - np.quantile(point_statistics(w.model, w.null_phi, p.segment, seed, r), LONE_LEVEL)
+                 for r in GRID]
+        want.append(crossing(np.minimum.accumulate(np.array(curve))))
+        got.append(lone_floor(w.model, w.null_phi, p.segment, seed))
+    assert got == pytest.approx(want)
+    # the walk stops early (below 0.5), late (0.65-0.91) and not at all (the grid's top)
+    assert min(want) < 0.5 and sum(GRID[3] < b < GRID[-2] for b in want) >= 3 and max(want) == GRID[-1]
+
+
 
 def test_crossing_interpolates_and_clamps() -> None:
     """The pooled rho is where the median curve crosses 0, linear between the two grid
