@@ -1,0 +1,84 @@
+"""Case volume of a series alone: what its dependence bound buys and costs.
+
+    .venv/bin/python benchmarks/lone_volume.py [--reps 100] [--seed 11]
+
+A run of fewer than 8 series tests each series at an upper bound of its own serial
+dependence (`tipdrift.dependence.lone_floor`); the scenario benchmark measures that for
+case mixes only. Here: monthly case totals, 120 months, mean 30 (100 for one row), drawn
+by a generator unlike tipdrift's (log-normal AR(1) rates, gamma-Poisson noise), each
+series fitted alone as `tipdrift drift` fits one unit's volume, once at the defaults (the
+bound) and once with `dependence_rho=0` (each series' own estimate). Per row: the share
+of series with any volume shift, and the share with one within 3 months of the true step.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import numpy as np
+
+from tipdrift.detect import fit_series
+
+Draw = Callable[[np.random.Generator], tuple[np.ndarray, int | None]]
+
+
+def gamma_poisson(rng: np.random.Generator, mean: np.ndarray, phi: float) -> np.ndarray:
+    """Counts with the given means and variance phi x mean (Poisson at phi 1)."""
+    if phi <= 1.0:
+        return rng.poisson(mean)
+    shape = mean / (phi - 1.0)
+    return rng.poisson(rng.gamma(shape, mean / shape))
+
+
+def wander(rng: np.random.Generator, mean: float, sd: float, T: int = 120, rho: float = 0.9) -> np.ndarray:
+    """No change: a rate whose log wanders as a stationary AR(1) (innovation sd `sd`)."""
+    x = np.empty(T)
+    x[0] = rng.normal(0.0, sd / np.sqrt(1.0 - rho * rho))
+    for t in range(1, T):
+        x[t] = rho * x[t - 1] + rng.normal(0.0, sd)
+    return rng.poisson(mean * np.exp(x - x.var() / 2.0))
+
+
+def step(rng: np.random.Generator, ratio: float, phi: float, mean: float = 30.0, T: int = 120) -> tuple[np.ndarray, int]:
+    """One step in the rate, by `ratio`, at a month drawn from 20-100."""
+    tau = int(rng.integers(20, 101))
+    return gamma_poisson(rng, np.where(np.arange(T) < tau, mean, mean * ratio), phi), tau
+
+
+WORLDS: dict[str, Draw] = {
+    "no change, AR(1) log rate rho 0.9, sd 0.1, 30 a month": lambda r: (wander(r, 30.0, 0.1), None),
+    "no change, AR(1) log rate rho 0.9, sd 0.05, 100 a month": lambda r: (wander(r, 100.0, 0.05), None),
+    "no change, independent, phi 1.5": lambda r: (gamma_poisson(r, np.full(120, 30.0), 1.5), None),
+    "step x1.3, phi 1.5": lambda r: step(r, 1.3, 1.5),
+    "step x1.5, phi 1.5": lambda r: step(r, 1.5, 1.5),
+    "step x1.3, Poisson": lambda r: step(r, 1.3, 1.0),
+}
+
+
+def measure(draw: Draw, index: int, reps: int, seed: int, **settings: float) -> tuple[float, float]:
+    """(share of series with a shift, share with one within 3 months of the truth)."""
+    alarmed = found = 0
+    for r in range(reps):
+        y, tau = draw(np.random.default_rng([seed, index, r]))
+        shifts = fit_series(y.astype(float)[:, None], "volume", key=f"v{r}", seed=0, **settings).shifts
+        alarmed += bool(shifts)
+        found += tau is not None and any(abs(s.index - tau) <= 3 for s in shifts)
+    return alarmed / reps, found / reps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+    print("| world | alone (the bound): with a shift / found | own estimate: with a shift / found |")
+    print("|---|---|---|")
+    for i, (name, draw) in enumerate(WORLDS.items()):
+        bound = measure(draw, i, args.reps, args.seed)
+        own = measure(draw, i, args.reps, args.seed, dependence_rho=0.0)
+        cells = [f"{a:.0%} / {f:.0%}" if "step" in name else f"{a:.0%}" for a, f in (bound, own)]
+        print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
