@@ -120,6 +120,7 @@ def test_the_lone_bound_covers_a_wander_and_spares_independent_series() -> None:
     assert (wander >= 0.87).mean() >= 0.9
     assert np.median(steady) <= 0.7
 
+
 def test_the_lone_bound_stops_its_walk_where_the_whole_grid_would_cross() -> None:
     """`lone_floor` walks up the grid and stops at the first crossing; on 16 series whose
     bounds fall low, high in the grid and at its top (independent; rho 0.3, sd 0.2; rho
@@ -145,9 +146,8 @@ def test_the_lone_bound_stops_its_walk_where_the_whole_grid_would_cross() -> Non
         want.append(crossing(np.minimum.accumulate(np.array(curve))))
         got.append(lone_floor(w.model, w.null_phi, p.segment, seed))
     assert got == pytest.approx(want)
-    # the walk stops early (below 0.5), late (0.65-0.91) and not at all (the grid's top)
+    # the fixtures make the walk stop early (below 0.5), late (0.65-0.91) and not at all (the grid's top)
     assert min(want) < 0.5 and sum(GRID[3] < b < GRID[-2] for b in want) >= 3 and max(want) == GRID[-1]
-
 
 
 def test_crossing_interpolates_and_clamps() -> None:
@@ -165,6 +165,8 @@ def test_crossing_interpolates_and_clamps() -> None:
 
 
 @pytest.mark.parametrize("kind", ["mix", "volume"])
+
+
 def test_split_dependence_equals_the_per_series_measure(kind: str) -> None:
     """The vectorised statistic the pool uses equals `dependence([tau, L])` series by
     series, for the mix and the volume (with an empty category and splits near both ends).
@@ -228,3 +230,24 @@ def test_a_run_of_independent_series_keeps_the_independent_null() -> None:
         p = DriftParams(seed=seed)
         dep = run_dependence([search_series(f"u{i}", "mix", y, p) for i, y in enumerate(ys)], p)
         assert (dep.source, dep.rho) == ("pooled", 0.0), seed
+
+
+def test_a_poisson_step_reports_the_dependence_its_test_assumed() -> None:
+    """A lone volume series with a clean step in Poisson counts (30 -> 39 a month at month
+    60) is Poisson within its segments (fitted phi 1) but overdispersed as a whole (the
+    step), so its whole-series test runs at its dependence bound: the series reports that
+    bound as its dependence, not its own estimate. Catches the dependence read from the
+    fitted segments' noise, where the floor does not apply to volume (it reported 0 while
+    the test assumed 0.77)."""
+    from tipdrift.detect import fit_works, search_series
+    from tipdrift.params import DriftParams
+
+    p = DriftParams(seed=0)
+    rng = np.random.default_rng([4, 1])
+    y = rng.poisson(np.where(np.arange(120) < 60, 30.0, 39.0)).astype(float)
+    w = search_series("v", "volume", y[:, None], p)
+    fit_works([w], p)
+    assert w.phi == 1.0 and w.null_phi > 1.2  # the case: Poisson within, overdispersed as a whole
+    tested = w.segment_noise(0, w.T).rho
+    assert tested > 0.5
+    assert w.rho == pytest.approx(tested)

@@ -125,8 +125,11 @@ class SeriesWork:
 
     @property
     def rho(self) -> float:
-        """The dependence in force for this series: its own estimate, or the floor if higher."""
-        return self.floored(self.noise).rho
+        """The dependence in force for this series' whole-series test: its own estimate, or
+        the floor if higher. The floor is applied as that test applies it, at the null's phi
+        (the whole series, no change): a volume series with a clean step can be Poisson
+        within its segments (no floor there) and still be tested at the floor."""
+        return self.floored(Noise(phi=max(self.noise.phi, self.null_phi), rho=self.noise.rho)).rho
 
     def segment(self, j: int) -> tuple[int, int]:
         bounds = [0] + self.cps + [self.T]
