@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tipdrift.detect import fit_series
+from tipdrift.testing.scenarios import ar1_path
 
 Draw = Callable[[np.random.Generator], tuple[np.ndarray, int | None]]
 
@@ -35,10 +36,7 @@ def gamma_poisson(rng: np.random.Generator, mean: np.ndarray, phi: float) -> np.
 
 def wander(rng: np.random.Generator, mean: float, sd: float, T: int = 120, rho: float = 0.9) -> np.ndarray:
     """No change: a rate whose log wanders as a stationary AR(1) (innovation sd `sd`)."""
-    x = np.empty(T)
-    x[0] = rng.normal(0.0, sd / np.sqrt(1.0 - rho * rho))
-    for t in range(1, T):
-        x[t] = rho * x[t - 1] + rng.normal(0.0, sd)
+    x = ar1_path(rng, T, 1, rho, sd)[:, 0]
     return rng.poisson(mean * np.exp(x - sd * sd / (1.0 - rho * rho) / 2.0))  # the stationary variance: mean rate `mean`
 
 

@@ -112,25 +112,18 @@ def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: i
     return model.split_dependence(ysim, taus)
 
 
-def grid_statistics(model: CountModel, phi: float, min_size: int, rng_seed: list[int],
-                    draws: int) -> tuple[float, np.ndarray]:
-    """The series' own S, and S* of `draws` no-change replicates per rho on `GRID` (its own
-    totals, shares and phi; the same latent innovations for every rho, so S*(rho) moves
-    smoothly with rho): (observed, array (len(GRID), draws))."""
-    y = model.yk
-    observed = float(split_statistic(model, y[None], phi, min_size)[0])
-    sims = model.simulate_latent(y, model.null_shares(y), phi, np.array(GRID), draws,
-                                 np.random.default_rng(rng_seed))
-    return observed, split_statistic(model, sims, phi, min_size).reshape(len(GRID), draws)
-
-
 def unit_curve(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> np.ndarray | None:
-    """S - mean S*(rho) over `GRID` for one series, or None when the series has no
-    overdispersion (phi 1: nothing for a latent process to explain)."""
-    if phi <= 1.0 or len(model.yk) < 2 * min_size:
+    """S - mean S*(rho) over `GRID` for one series (`DRAWS` no-change replicates per rho with
+    its own totals, shares and phi; the same latent innovations for every rho, so S*(rho)
+    moves smoothly with rho), or None when the series has no overdispersion (phi 1: nothing
+    for a latent process to explain)."""
+    y = model.yk
+    if phi <= 1.0 or len(y) < 2 * min_size:
         return None
-    observed, stats = grid_statistics(model, phi, min_size, rng_seed, DRAWS)
-    return observed - stats.mean(axis=1)
+    observed = float(split_statistic(model, y[None], phi, min_size)[0])
+    sims = model.simulate_latent(y, model.null_shares(y), phi, np.array(GRID), DRAWS,
+                                 np.random.default_rng(rng_seed))
+    return observed - split_statistic(model, sims, phi, min_size).reshape(len(GRID), DRAWS).mean(axis=1)
 
 
 def lone_floor(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> float:

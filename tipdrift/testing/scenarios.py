@@ -131,18 +131,25 @@ def _tau(rng: np.random.Generator, lo: int, hi: int) -> int:
 # --------------------------------------------------------------------------- scenarios
 
 
+def ar1_path(rng: np.random.Generator, T: int, width: int, rho: float, sd: float) -> np.ndarray:
+    """`width` independent stationary AR(1) paths of length T (T, width): coefficient `rho`,
+    innovation sd `sd`, started from the stationary law. A plain recursion, not tipdrift's
+    own (`models.ar1_standard`), so the scenarios do not share its code."""
+    e = rng.normal(0.0, sd, (T, width))
+    x = np.empty((T, width))
+    x[0] = rng.normal(0.0, sd / math.sqrt(1 - rho ** 2), width)
+    for t in range(1, T):
+        x[t] = rho * x[t - 1] + e[t]
+    return x
+
+
 def ar1_no_change(rng: np.random.Generator, T: int = 120, K: int = 4, n: float = 30, rho: float = 0.9,
                   sd: float = 0.1, phi_conc: float | None = None) -> tuple[np.ndarray, Truth]:
     """No change: logit shares = log(base mix) + x_t, each x_t[k] a stationary AR(1) with
     coefficient `rho` and innovation sd `sd` (started from its stationary law). `sd=0`
     gives independent multinomial months."""
     p = base_mix(rng, K)
-    x = np.zeros((T, K))
-    if sd > 0:
-        e = rng.normal(0.0, sd, (T, K))
-        x[0] = rng.normal(0.0, sd / math.sqrt(1 - rho ** 2), K)
-        for t in range(1, T):
-            x[t] = rho * x[t - 1] + e[t]
+    x = ar1_path(rng, T, K, rho, sd) if sd > 0 else np.zeros((T, K))
     P = _softmax(np.log(p)[None] + x)
     y = draw_counts(rng, P, n, phi_conc)
     return y, Truth("ar1_no_change", T, K, before=tuple(p), after=tuple(p), phi=expected_phi(n, phi_conc),
