@@ -13,7 +13,8 @@ search step against plain ruptures.Pelt with the same cost and penalty.
    per series and the ratio.
 3. Full inference per series (mix and volume, as the CLI runs it) against ruptures' bare
    search on the same series: once as one series of a run (the run's pooled dependence is
-   in step 1), and once as a run of its own, whose own dependence bound comes first.
+   in step 1), and once as a run of its own, whose own dependence bound comes first. Steps
+   2 and 3 take turns series by series, so both sides see the machine in the same state.
 """
 from __future__ import annotations
 
@@ -77,8 +78,23 @@ def main() -> None:
     print(f"end to end (n_boot=199, intervals, BH): median {statistics.median(times):.1f} s over {args.repeats} runs "
           f"({', '.join(f'{x:.1f}' for x in times)}); {len(det.shifts_)} shifts, {det.family_['mix']} tested candidates (the BH family)")
 
-    ours, theirs, same, lower, higher = [], [], 0, 0, 0
-    for unit in list(mats)[: args.compare]:
+    compare(mats, args.compare)
+
+
+def compare(mats: dict[str, np.ndarray], n: int) -> None:
+    """Per series, in turn (so a machine that speeds up or slows down during the run moves
+    both sides alike): tipdrift's search, ruptures' search with the same cost and penalty,
+    and tipdrift's full inference as the CLI runs it by default (mix and volume: search,
+    dependence-aware tests, intervals, shape, stability), once as one series of a run (the
+    run's pooled dependence is in step 1) and once as a run of its own, whose own
+    dependence bound comes first."""
+    from tipdrift.detect import eliminate, fit_works, search_series
+    from tipdrift.params import DriftParams
+
+    params = DriftParams()
+    ours, theirs, full, alone = [], [], [], []
+    same = lower = higher = 0
+    for unit in list(mats)[:n]:
         y = mats[unit].astype(float)
         model = MixModel(y)
         pen, lp = penalty_for("mbic", model.n_params, len(y))
@@ -95,33 +111,19 @@ def main() -> None:
             cost_a, cost_b = (sum(matrix[s, e] for s, e in zip([0] + x[:-1], x)) + pen * (len(x) - 1) for x in (a, b))
             lower += cost_a < cost_b - 1e-9
             higher += cost_a > cost_b + 1e-9
-    mo, mt = statistics.median(ours), statistics.median(theirs)
-    print(f"search step on {args.compare} series: identical breakpoints {same}/{args.compare} (where they differ, "
-          f"tipdrift's penalised cost is lower in {lower} and higher in {higher}); median per series "
-          f"tipdrift {mo * 1e3:.2f} ms, ruptures.Pelt {mt * 1e3:.1f} ms, ratio {mt / mo:.1f}x")
-    full_inference(mats, args.compare, theirs)
-
-
-def full_inference(mats: dict[str, np.ndarray], n: int, ruptures_times: list[float]) -> None:
-    """Full inference per series as the CLI runs it by default (mix and volume: search,
-    dependence-aware tests, intervals, shape, stability) against ruptures' bare search on
-    the same series (timed above)."""
-    from tipdrift.detect import eliminate, fit_works, search_series
-    from tipdrift.params import DriftParams
-
-    params = DriftParams()
-    full, alone = [], []
-    for unit in list(mats)[:n]:
-        y = mats[unit]
         t = time.perf_counter()
         for kind in ("mix", "volume"):
-            eliminate([search_series(unit, kind, y, params)], params)
+            eliminate([search_series(unit, kind, mats[unit], params)], params)
         full.append(time.perf_counter() - t)
         t = time.perf_counter()
         for kind in ("mix", "volume"):  # a run of one: its own dependence bound (dependence.lone_floor) first
-            fit_works([search_series(unit, kind, y, params)], params)
+            fit_works([search_series(unit, kind, mats[unit], params)], params)
         alone.append(time.perf_counter() - t)
-    mf, ma, mt = statistics.median(full), statistics.median(alone), statistics.median(ruptures_times)
+    mo, mt = statistics.median(ours), statistics.median(theirs)
+    mf, ma = statistics.median(full), statistics.median(alone)
+    print(f"search step on {n} series: identical breakpoints {same}/{n} (where they differ, "
+          f"tipdrift's penalised cost is lower in {lower} and higher in {higher}); median per series "
+          f"tipdrift {mo * 1e3:.2f} ms, ruptures.Pelt {mt * 1e3:.1f} ms, ratio {mt / mo:.1f}x")
     print(f"full inference per series (mix and volume) on {n} series: median {mf * 1e3:.1f} ms; "
           f"ruptures.Pelt search alone {mt * 1e3:.1f} ms: ratio {mt / mf:.2f}x")
     print(f"the same, each series a run of its own (its dependence bound included): median {ma * 1e3:.1f} ms, "

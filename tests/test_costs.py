@@ -53,3 +53,21 @@ def test_xlogx_of_counts_matches_the_logs_to_the_last_bit() -> None:
     for x in (np.array([0.0, 1.0, 2.0, 7.0]), np.arange(0.0, 5000.0), np.array([[3.0, 90000.0], [0.0, 1.0]]),
               np.array([0.5, 2.5]), np.array([-1.0, 3.0])):
         assert np.array_equal(xlogx_counts(x), xlogx(x))
+
+
+def test_reductions_over_categories_match_numpys() -> None:
+    """`last_sum` and `last_max` (the bootstrap's fast reductions over the category axis)
+    give numpy's values: to the last bit below 8 categories and for counts, within rounding
+    above; keepdims keeps the axis. Catches a loop that skips the last category, reduces
+    another axis, or returns the wrong shape (every scan and draw would shift silently)."""
+    from tipdrift.costs.multinomial import last_max, last_sum
+
+    rng = np.random.default_rng(3)
+    for K in (1, 2, 4, 7, 12):
+        x, c = rng.random((5, 6, K)), rng.integers(0, 1000, (5, 6, K))
+        assert np.array_equal(last_sum(c), c.sum(-1))
+        assert np.array_equal(last_max(x, keepdims=True), x.max(-1, keepdims=True))
+        assert last_sum(x, keepdims=True).shape == (5, 6, 1)
+        if K < 8:
+            assert np.array_equal(last_sum(x), x.sum(-1))
+        assert np.allclose(last_sum(x), x.sum(-1), rtol=1e-14)

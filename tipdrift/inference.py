@@ -20,6 +20,7 @@ from math import comb
 
 import numpy as np
 
+from tipdrift.costs.multinomial import last_sum
 from tipdrift.models import CountModel, Noise
 
 
@@ -190,9 +191,9 @@ def _effects(model: CountModel, sims: np.ndarray, taus: np.ndarray) -> np.ndarra
     left, total = cum[r, taus - 1], cum[:, -1]
     right = total - left
     if model.kind == "mix":
-        a = left / np.maximum(left.sum(-1, keepdims=True), 1e-12)
-        b = right / np.maximum(right.sum(-1, keepdims=True), 1e-12)
-        return 0.5 * np.abs(b - a).sum(-1)
+        a = left / np.maximum(last_sum(left, keepdims=True), 1e-12)
+        b = right / np.maximum(last_sum(right, keepdims=True), 1e-12)
+        return 0.5 * last_sum(np.abs(b - a))
     L = sims.shape[1]
     return (right[:, 0] / (L - taus)) / np.maximum(left[:, 0] / taus, 1e-12)
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from tipdrift.costs import CostMultinomial, CostPoisson, xlogx, xlogx_counts
-from tipdrift.costs.multinomial import count_array, xlogx_table_for
+from tipdrift.costs.multinomial import count_array, last_max, last_sum, xlogx_table_for
 
 MAX_RHO = 0.95
 
@@ -250,12 +250,12 @@ class MixModel(_CostMatrices):
         taus = np.arange(m, L - m + 1)
         left = cum[:, taus - 1, :]
         right = total[:, None, :] - left
-        table = xlogx_table_for(int(total.sum(-1).max()) if counts is not None else -1)
+        table = xlogx_table_for(int(last_sum(total).max()) if counts is not None else -1)
 
         def c(x: np.ndarray) -> np.ndarray:
             if table is not None:
-                return table[x.sum(axis=-1)] - table[x].sum(axis=-1)
-            return xlogx(x.sum(axis=-1)) - xlogx(x).sum(axis=-1)
+                return table[last_sum(x)] - last_sum(table[x])
+            return xlogx(last_sum(x)) - last_sum(xlogx(x))
 
         return 2.0 * (c(total)[:, None] - c(left) - c(right)) / phi, taus
 
@@ -271,7 +271,7 @@ class MixModel(_CostMatrices):
         if noise.phi > 1.0:
             alpha = np.maximum((n_t - 1) / (noise.phi - 1.0) - 1.0, 1e-2)
             g = rng.standard_gamma(np.broadcast_to(alpha[:, None] * P, (reps, L, K)))
-            tot = g.sum(axis=-1, keepdims=True)
+            tot = last_sum(g, keepdims=True)
             P = np.where(tot > 0, g / np.where(tot > 0, tot, 1.0), P)
         else:
             P = np.broadcast_to(P, (reps, L, K))
@@ -292,10 +292,11 @@ class MixModel(_CostMatrices):
         s2 = (phi - 1.0) * max(K - 1, 1) / ((nbar - 1.0) * max(1.0 - float((pbar ** 2).sum()), 1e-6))
         sd = np.sqrt(s2 * np.array([latent_variance_factor(float(r), L) for r in rhos]))
         u = ar1_standard(rng, (reps, K), L, rhos) * sd[:, None, None, None]
-        logits = np.log(np.maximum(P, 1e-12)) + u
-        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        e = np.where(P > 0, e, 0.0)
-        Q = (e / e.sum(axis=-1, keepdims=True)).reshape(-1, L, K)
+        small = np.asarray(shares)  # logs and the mask on the shares as given, broadcast after
+        logits = np.log(np.maximum(small, 1e-12)) + u
+        e = np.exp(logits - last_max(logits, keepdims=True))
+        e = np.where(small > 0, e, 0.0)
+        Q = (e / last_sum(e, keepdims=True)).reshape(-1, L, K)
         return _multinomial(rng, n_t, Q)
 
     def null_shares(self, seg: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tipdrift.costs import xlogx_counts
+from tipdrift.costs.multinomial import last_max, last_sum
 from tipdrift.models import MixModel, Noise
 
 LENGTHS: tuple[int, ...] = (3, 6, 12, 24, 36)
@@ -45,7 +46,7 @@ def _configs(L: int, tau: int, min_size: int) -> list[tuple[int, int]]:
 
 
 def _shares(x: np.ndarray) -> np.ndarray:
-    tot = x.sum(axis=-1, keepdims=True)
+    tot = last_sum(x, keepdims=True)
     return (x + 1e-9) / (tot + 1e-9 * x.shape[-1])
 
 
@@ -54,8 +55,8 @@ def transition_ll(y: np.ndarray, t1: int, t2: int) -> np.ndarray:
     a, b = _shares(y[:, :t1].sum(1)), _shares(y[:, t2:].sum(1))
     w = (np.arange(t1, t2) - t1 + 1) / (t2 - t1 + 1)
     eta = (1 - w)[None, :, None] * np.log(a)[:, None] + w[None, :, None] * np.log(b)[:, None]
-    mid = np.exp(eta - eta.max(-1, keepdims=True))
-    mid /= mid.sum(-1, keepdims=True)
+    mid = np.exp(eta - last_max(eta, keepdims=True))
+    mid /= last_sum(mid, keepdims=True)
     ll = (y[:, :t1] * np.log(a)[:, None]).sum((1, 2)) + (y[:, t2:] * np.log(b)[:, None]).sum((1, 2))
     return ll + (y[:, t1:t2] * np.log(np.maximum(mid, 1e-300))).sum((1, 2))
 
@@ -68,7 +69,7 @@ def step_ll(y: np.ndarray, min_size: int) -> np.ndarray:
     right = cum[:, -1][:, None] - left
 
     def ll(x: np.ndarray) -> np.ndarray:
-        return xlogx_counts(x).sum(-1) - xlogx_counts(x.sum(-1))
+        return last_sum(xlogx_counts(x)) - xlogx_counts(last_sum(x))
 
     return (ll(left) + ll(right)).max(axis=1)
 

@@ -77,6 +77,27 @@ def _rowsum(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def last_sum(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Sum over the last (category) axis, one category at a time. numpy's reduction over a
+    short contiguous last axis is slow (about 1 ms for 199 x 229 x 4: five times these
+    additions), and the bootstrap's scans and draws reduce such arrays thousands of times a
+    run; for fewer than 8 categories the additions are numpy's, in its order, to the last bit."""
+    if x.shape[-1] == 0:
+        return x.sum(axis=-1, keepdims=keepdims)
+    out = x[..., 0].copy()
+    for k in range(1, x.shape[-1]):
+        out += x[..., k]
+    return out[..., None] if keepdims else out
+
+
+def last_max(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Maximum over the last (category) axis, one category at a time (as `last_sum`)."""
+    out = x[..., 0].copy()
+    for k in range(1, x.shape[-1]):
+        np.maximum(out, x[..., k], out=out)
+    return out[..., None] if keepdims else out
+
+
 def _cost_from_counts(nk: np.ndarray, length: np.ndarray, phi: float, length_penalty: float,
                       table: np.ndarray | None) -> np.ndarray:
     n = _rowsum(nk)
