@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from conftest import REPO, write_csv
 
 from tipdrift.cli import main
@@ -94,16 +97,55 @@ def test_the_court_recipe_links_year_only_outcomes(tmp_path: Path, capsys) -> No
 
 
 def test_too_many_rejected_rows_stop_with_exit_1(tmp_path: Path, capsys) -> None:
-    """Above --max-rejected a command stops with exit 1 naming the source and its top
-    reasons; raising the share lets it go on. Catches a run that silently analyses the
-    43% of rows that happened to parse."""
-    rows = [[f"C{i}", "O1", "2020-01-05" if i % 2 else "05/01/2020", "other"] for i in range(40)]
-    src = write_csv(tmp_path / "cases.csv", ["case_id", "org_id", "opened_date", "case_type"], rows)
-    args = ["drift", str(src), "--as-of", "2024-12-31", "--out", str(tmp_path / "s.json")]
+    """Above --max-rejected a command stops with exit 1 naming the source, its top reasons
+    and a command that lists the rows (it runs, also for a unit column other than the
+    default); raising the share lets it go on. Catches a run that silently analyses the
+    43% of rows that happened to parse, and a stop that leaves only counts."""
+    rows = [[f"C{i}", "R1", "2020-01-05" if i % 2 else "05/01/2020", "other"] for i in range(40)]
+    src = write_csv(tmp_path / "cases.csv", ["case_id", "region", "opened_date", "case_type"], rows)
+    args = ["drift", str(src), "--unit", "region", "--as-of", "2024-12-31", "--out", str(tmp_path / "s.json")]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "20 of 40 rows rejected" in err and "bad_date 20" in err and "cases.csv" in err
+    # where the rows themselves are: the command given runs and writes them, with reasons
+    listing = err.split("list them with `")[1].split("`")[0]
+    assert listing.startswith("tipdrift validate cases ") and "--as-of 2024-12-31" in listing
+    assert "--unit region" in listing  # the table has no org_id: validate must not ask for one
+    assert main(listing.split()[1:-1] + [str(tmp_path / "rej.csv")]) == 0
+    rej = pl.read_csv(tmp_path / "rej.csv")
+    assert rej.height == 20 and set(rej.get_column("reason")) == {"bad_date"}
     assert main(args + ["--max-rejected", "0.6"]) == 0
+
+
+def test_a_link_stopped_by_rejected_rows_writes_them(tmp_path: Path, capsys) -> None:
+    """A link run that stops at --max-rejected still writes rejected.csv, with each row's
+    source and reason, and its error says where. Catches a stop that leaves the user only
+    counts (no table of which rows failed), or a file holding one source's rows only."""
+    from conftest import write_csv
+    from tipdrift.cli import main
+
+    a = write_csv(tmp_path / "a.csv", ["arrest_id", "person_id", "arrest_date", "jurisdiction", "case_type"],
+                  [[f"A{i}", f"P{i}", "2020-01-01" if i % 2 else "1 Jan", "J", "other"] for i in range(20)])
+    p = write_csv(tmp_path / "p.csv", ["prosecution_id", "person_id", "filing_date", "jurisdiction", "case_type"],
+                  [[f"F{i}", f"P{i}", "2020-02-01" if i else "soon", "J", "other"] for i in range(20)])
+    d = write_csv(tmp_path / "d.csv", ["disposition_id", "person_id", "disposition_date", "outcome"],
+                  [[f"D{i}", f"P{i}", "2020-05-01", "convicted"] for i in range(20)])
+    out = tmp_path / "out"
+    assert main(["link", "--arrests", str(a), "--prosecutions", str(p), "--dispositions", str(d),
+                 "--out", str(out), "--as-of", "2024-12-31"]) == 1
+    err = capsys.readouterr().err
+    assert "10 of 20 rows rejected" in err and str(out / "rejected.csv") in err
+    rej = pl.read_csv(out / "rejected.csv")
+    assert rej.height == 11 and set(rej.get_column("reason")) == {"bad_date"}
+    assert rej.get_column("source").str.ends_with("a.csv").sum() == 10
+    assert not (out / "trajectories.parquet").exists()
+    # the trajectory report links through link_files: its folder takes nothing person-level,
+    # so the error names the command that writes the rows
+    from tipdrift.errors import DataError
+    from tipdrift.link import link_files
+
+    with pytest.raises(DataError, match=r"list them with `tipdrift validate arrests .*a\.csv --as-of 2024-12-31"):
+        link_files(a, p, d, as_of="2024-12-31", max_rejected=0.05)
 
 
 def test_outlying_dates_are_named_when_as_of_is_not_given(tmp_path: Path, capsys) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tipdrift.dependence import GRID, POOL_MIN_UNITS, crossing
+from tipdrift.dependence import GRID, POOL_MIN_UNITS, RunDependence, crossing
 from tipdrift.detect import fit_run
 from tipdrift.errors import ParameterError
 from tipdrift.models import MixModel, Noise
@@ -75,6 +75,10 @@ def test_stated_and_unpooled_dependence_say_where_the_floor_came_from() -> None:
     works = [search_series(f"u{i}", "mix", y, p) for i, y in enumerate(ys)]
     few = run_dependence(works, p)
     assert (few.source, few.rho) == ("unit", 0.0)
+    # shifts.json: no run-level 0 that reads as "no dependence"; it reads back the same
+    assert few.to_json()["rho"] is None and RunDependence.from_json(few.to_json()) == few
+    # the CLI line for volume says what the bound costs there, not only "conservative"
+    assert "half of 30% steps" in few.describe("volume") and "half" not in few.describe("mix")
     stated = run_dependence(works, p.replace(dependence_rho=0.8))
     assert (stated.source, stated.rho) == ("stated", 0.8)
     for bad in ({"dependence_rho": 1.2}, {"dependence_rho": "0.5"}, {"dependence_rho": 0.5, "dependence": False}):
@@ -201,7 +205,7 @@ def test_cli_states_or_pools_the_dependence_and_says_which(synth_dir, tmp_path, 
     assert doc["dependence"]["mix"]["source"] == "pooled" and doc["dependence"]["mix"]["units"] >= 8
     from tipdrift.dependence import RunDependence
 
-    said = RunDependence(**doc["dependence"]["mix"]).describe("mix")
+    said = RunDependence.from_json(doc["dependence"]["mix"]).describe("mix")
     assert said.startswith("mix: ") and said in capsys.readouterr().out  # the line printed is the document's
     assert main(["drift", table, "--dependence", "0.6", "--out", str(tmp_path / "b.json")]) == 0
     doc = json.loads((tmp_path / "b.json").read_text())

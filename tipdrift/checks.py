@@ -5,6 +5,8 @@ the series frequency, and dates that stand far beyond the rest of their column.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,17 +23,40 @@ _ORDER = {"day": 0, "month": 1, "year": 2}
 _FREQ_NEEDS = {"month": "month", "quarter": "month", "year": "year"}
 
 
-def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED) -> None:
-    """Stop (DataError, exit 1) when more than `max_rejected` of a source's rows were
-    rejected, naming the source and its top reasons."""
+def too_many_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED) -> bool:
+    """More than `max_rejected` of the source's rows rejected?"""
     check_share(max_rejected)
+    return bool(summary["rows"]) and summary["rejected"] / summary["rows"] > max_rejected
+
+
+def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_REJECTED, rows_at: str = "") -> None:
+    """Stop (DataError, exit 1) when more than `max_rejected` of a source's rows were
+    rejected, naming the source, its top reasons and `rows_at`: where the user finds the
+    rejected rows themselves (a file written, or the command that lists them)."""
+    if not too_many_rejected(summary, max_rejected):
+        return
     rows, rejected = summary["rows"], summary["rejected"]
-    if rows and rejected / rows > max_rejected:
-        top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:3]
-        reasons = ", ".join(f"{k} {v}" for k, v in top)
-        raise DataError(f"{summary['source']}: {rejected} of {rows} rows rejected ({rejected / rows:.1%}, above "
-                        f"--max-rejected {max_rejected:g}); top reasons: {reasons}. Fix the source or its mapping, "
-                        f"or raise --max-rejected to go on with the rest")
+    top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:3]
+    reasons = ", ".join(f"{k} {v}" for k, v in top)
+    where = f"; the rejected rows, each with its reason: {rows_at}" if rows_at else ""
+    raise DataError(f"{summary['source']}: {rejected} of {rows} rows rejected ({rejected / rows:.1%}, above "
+                    f"--max-rejected {max_rejected:g}); top reasons: {reasons}{where}. Fix the source or its "
+                    f"mapping, or raise --max-rejected to go on with the rest")
+
+
+def validate_command(kind: str, table: str | Path, mapping: str | Path | None = None,
+                     as_of: dt.date | str | None = None, unit: str | None = None) -> str:
+    """Where a command that keeps only counts sends the user for the rejected rows: the
+    `tipdrift validate` call that writes them, each with its reason (`unit`: a unit column
+    other than the kind's default, as a drift run may use)."""
+    parts = [f"tipdrift validate {kind}", shlex.quote(str(table))]
+    if unit is not None:
+        parts.append(f"--unit {shlex.quote(unit)}")
+    if mapping is not None:
+        parts.append(f"--mapping {shlex.quote(str(mapping))}")
+    if as_of is not None:
+        parts.append(f"--as-of {as_of}")
+    return "list them with `" + " ".join(parts + ["--rejected rejected.csv`"])
 
 
 def check_precision(df: pl.DataFrame, date: str, freq: str, source: str) -> None:

@@ -54,7 +54,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from tipdrift.load import load_table
 
-    res = load_table(args.table_kind, args.path, mapping=args.mapping, as_of=args.as_of)
+    from tipdrift.drift import DEFAULT_COLUMNS
+
+    default_unit = DEFAULT_COLUMNS.get(args.table_kind, (None,))[0]
+    optional = (default_unit,) if args.unit and default_unit and args.unit != default_unit else ()
+    res = load_table(args.table_kind, args.path, mapping=args.mapping, as_of=args.as_of, optional=optional)
     _print_load_summary(res.summary, notes=True)
     if args.rejected:
         res.rejected.write_csv(args.rejected)
@@ -158,7 +162,6 @@ def link_step(loads: dict[str, Any], tparams: TrajectoryParams, out: str | Path,
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from tipdrift.checks import check_rejected
     from tipdrift.load import load_table
     from tipdrift.mapping import Mapping
 
@@ -172,8 +175,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     optional = ("person_id",) if args.match == "probabilistic" else ()
     loads = {k: load_table(k, getattr(args, k), mapping=args.mapping, as_of=args.as_of, optional=optional)
              for k in ("arrests", "prosecutions", "dispositions")}
-    for l in loads.values():
-        check_rejected(l.summary, args.max_rejected)
+    _stop_on_rejected(loads, args.max_rejected, Path(args.out))
     given = args.as_of or (Mapping.from_yaml(args.mapping).for_table("arrests").as_of if args.mapping else None)
     if args.model and not Path(args.model).is_file():
         raise InputFileError(args.model, "linkage model not found (a linkage_model.json written by `tipdrift link`)")
@@ -181,6 +183,20 @@ def cmd_link(args: argparse.Namespace) -> int:
                     threshold=args.match_threshold, model=args.model, backend=args.backend,
                     spark_master=args.spark_master)
     return 1 if any(_report_unmapped(s | {"source": s["path"]}) for s in res.summary["sources"].values()) else 0
+
+
+def _stop_on_rejected(loads: dict[str, Any], max_rejected: float, out: Path) -> None:
+    """Stop (DataError) when a source has more than `max_rejected` of its rows rejected,
+    first writing every source's rejected rows to out/rejected.csv, where a finished run
+    puts them, so the user sees which rows and why."""
+    from tipdrift.checks import check_rejected, too_many_rejected
+
+    if not any(too_many_rejected(l.summary, max_rejected) for l in loads.values()):
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    pl.concat([l.rejected for l in loads.values()], how="diagonal_relaxed").write_csv(out / "rejected.csv")
+    for l in loads.values():
+        check_rejected(l.summary, max_rejected, rows_at=str(out / "rejected.csv"))
 
 
 def _print_link_summary(summary: dict) -> None:
@@ -529,6 +545,8 @@ def _add_validate(sub: Any) -> None:
     v.add_argument("path", help="CSV, Parquet or .xlsx file")
     v.add_argument("--mapping", default=None, help="YAML mapping of source columns and labels")
     v.add_argument("--rejected", default=None, help="write the rejected rows to this CSV")
+    v.add_argument("--unit", default=None, metavar="COLUMN",
+                   help="the unit column a drift run uses, when not the kind's default (which then need not exist)")
     v.add_argument("--as-of", default=None, help="extract date; later dates are rejected (default today)")
     v.set_defaults(func=cmd_validate)
 

@@ -76,14 +76,22 @@ class RunDependence:
     series: int = 0  # analysed series of the kind (the pool uses the overdispersed ones)
 
     def to_json(self) -> dict[str, Any]:
-        return {"rho": round(self.rho, 4), "source": self.source, "units": self.units, "series": self.series}
+        """`rho` is null for source `unit`: the run has no one value (each series' is in
+        `series[].dependence`), and a 0 would read as "no dependence"."""
+        rho = None if self.source == "unit" else round(self.rho, 4)
+        return {"rho": rho, "source": self.source, "units": self.units, "series": self.series}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "RunDependence":
+        return cls(**(d | {"rho": d.get("rho") or 0.0}))
 
     def describe(self, kind: str) -> str:
         """One line for the CLI: the kind, then `summary()`."""
-        return f"{kind}: {self.summary()}"
+        return f"{kind}: {self.summary(kind)}"
 
-    def summary(self) -> str:
-        """Where the run's dependence came from, in words (the report's data section)."""
+    def summary(self, kind: str = "mix") -> str:
+        """Where the run's dependence of `kind` came from, in words (the CLI and the
+        report's data section)."""
         examined = min(self.series, POOL_MAX_UNITS)
         of = f"{examined} series examined" + (f" (of {self.series})" if self.series > examined else "")
         if self.source == "pooled" and self.units < POOL_MIN_UNITS:
@@ -97,10 +105,12 @@ class RunDependence:
         if self.source == "stated":
             return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
+            cost = ("conservative" if kind == "mix" else
+                    "conservative, and for case volume costly: alone, about half of 30% steps are found")
             return (f"only {self.units} series, too few to pool serial dependence (needs {POOL_MIN_UNITS}): "
                     f"each series of {LONE_MIN_PERIODS} periods or more is tested at no less than an upper "
-                    "bound of its own dependence (a lone series cannot tell a slow wander from steps: "
-                    "conservative), a shorter one at its own estimate, which understates a slow "
+                    f"bound of its own dependence (a lone series cannot tell a slow wander from steps: "
+                    f"{cost}), a shorter one at its own estimate, which understates a slow "
                     "wander; state --dependence if it is known")
         return "serial dependence not modelled (--no-dependence)"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from tipdrift.checks import DEFAULT_MAX_REJECTED, check_precision, check_rejected, outlier_lines
+from tipdrift.checks import DEFAULT_MAX_REJECTED, check_precision, check_rejected, outlier_lines, validate_command
 from tipdrift.dependence import RunDependence
 from tipdrift.errors import InputFileError, ParameterError
 from tipdrift.load import LoadResult, load_table, read_raw
@@ -131,7 +131,7 @@ class DriftRun:
                    inputs=doc["inputs"], version=doc["tipdrift_version"], context=doc.get("context"), events=events,
                    without_shift=doc.get("context_without_shift", []), as_of_source=pr.get("as_of_source", "given"),
                    unit_unknown=int(pr.get("rows_without_unit", 0)), quality=doc.get("quality"),
-                   dependence={k: RunDependence(**d) for k, d in doc.get("dependence", {}).items()})
+                   dependence={k: RunDependence.from_json(d) for k, d in doc.get("dependence", {}).items()})
 
 
 def infer_kind(path: str | Path, mapping: Mapping | None = None) -> str:
@@ -190,11 +190,13 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
     from tipdrift.detect import DriftDetector
 
     params = (params or DriftParams()).replace(**settings)
+    listing = (table, mapping if isinstance(mapping, (str, Path)) else None, as_of)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.from_yaml(mapping)
     choice = choose_table(table, mapping, kind, unit, date, category)
     loaded, as_of_date, as_of_source = _load_for_drift(table, choice, mapping, as_of)
-    check_rejected(loaded.summary, max_rejected)
+    other_unit = choice.unit if choice.unit != DEFAULT_COLUMNS[choice.kind][0] else None
+    check_rejected(loaded.summary, max_rejected, rows_at=validate_command(choice.kind, *listing, unit=other_unit))
     df = loaded.accepted
     check_precision(df, choice.date, params.freq, str(table))
     warnings = []

@@ -462,15 +462,15 @@ def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str 
                max_rejected: float | None = None) -> LinkResult:
     """Load and validate the three sources, link them, and reconcile every source's rows.
     With `max_rejected`, stop (DataError) when a source has a larger share rejected."""
-    from tipdrift.checks import check_rejected
+    from tipdrift.checks import check_rejected, validate_command
 
-    loads: dict[str, LoadResult] = {
-        kind: load_table(kind, path, mapping=mapping, as_of=as_of)
-        for kind, path in (("arrests", arrests), ("prosecutions", prosecutions), ("dispositions", dispositions))
-    }
-    for l in loads.values():
+    paths = {"arrests": arrests, "prosecutions": prosecutions, "dispositions": dispositions}
+    loads: dict[str, LoadResult] = {kind: load_table(kind, path, mapping=mapping, as_of=as_of)
+                                    for kind, path in paths.items()}
+    named = mapping if isinstance(mapping, (str, Path)) else None
+    for kind, l in loads.items():
         if max_rejected is not None:
-            check_rejected(l.summary, max_rejected)
+            check_rejected(l.summary, max_rejected, rows_at=validate_command(kind, paths[kind], named, as_of))
     return link_loaded(loads, window_months, disposition_window_months)
 
 

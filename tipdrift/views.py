@@ -162,7 +162,7 @@ def _data_rows(run: Any) -> list[tuple[str, str]]:
         rows.append((f"rows with no known {run.table.unit}", f"{run.unit_unknown} (blank or declared unknown: "
                                                               "counted in no unit)"))
     for kind, dep in getattr(run, "dependence", {}).items():
-        rows.append((f"serial dependence ({kind})", dep.summary()))
+        rows.append((f"serial dependence ({kind})", dep.summary(kind)))
     untested = [f"{x.unit}: {x.status} ({x.reason})" for x in run.statuses if x.status != "analysed"]
     rows.append(("units not tested", "; ".join(untested) or "none"))
     if run.context is not None:
