@@ -36,3 +36,15 @@ def test_oracle_best_window_beats_maximum_likelihood_within_the_margin() -> None
     assert o["best_within_margin"] >= o["ml_within_margin"] - 0.01
     assert o["best_within_10"] >= o["best_within_margin"]
     assert o["profile_within_margin"] <= o["best_within_margin"] + 0.02
+
+
+def test_nearest_coverage_counts_badly_dated_detections_against_the_interval() -> None:
+    """A step dated 5 periods off whose interval misses the truth counts as not covered
+    (interval_coverage, which first keeps only detections within the margin, does not
+    score it at all); the detection nearest each date is the one scored; a series without
+    detections adds no date. Catches a coverage figure that only scores well-dated steps."""
+    found = [(55, 53, 57), (90, 88, 92)]
+    assert sc.nearest_coverage([50.0], found) == {"dates": 1, "covered": 0, "widths": [5]}
+    assert sc.interval_coverage([50.0], found, 3)["matched"] == 0
+    assert sc.nearest_coverage([50.0, 91.0], found)["covered"] == 1
+    assert sc.nearest_coverage([50.0], [])["dates"] == 0

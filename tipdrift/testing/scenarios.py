@@ -393,6 +393,20 @@ def pool(scores: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "mean_f1_tcpd": float(np.mean([s["f1_tcpd"] for s in scores])) if scores else float("nan")}
 
 
+def nearest_coverage(targets: Iterable[float], found: Iterable[Found | tuple[int, int, int]]) -> dict[str, int]:
+    """Of the true dates in a series with any detection, how many lie in the 95% interval of
+    the detection nearest them. Unlike `interval_coverage` this does not first keep only
+    detections dated within the margin: a step dated 5 months off with an interval that
+    misses it counts against the interval (scoring only matched dates inflates coverage)."""
+    rows = [(f.index, f.lo, f.hi) if isinstance(f, Found) else tuple(f) for f in found]
+    targets = list(targets)
+    if not rows:
+        return {"dates": 0, "covered": 0, "widths": []}
+    near = [min(rows, key=lambda r: abs(r[0] - tau)) for tau in targets]
+    return {"dates": len(near), "covered": sum(lo <= tau <= hi for tau, (_, lo, hi) in zip(targets, near)),
+            "widths": [hi - lo + 1 for _, lo, hi in near]}
+
+
 def interval_coverage(targets: Iterable[float], found: Iterable[Found | tuple[int, int, int]],
                       margin: float) -> dict[str, Any]:
     """Of the true dates matched to a detection (TCPDBench rule on the detection's index),
@@ -467,7 +481,8 @@ def _record(rep: int, scenario: Scenario, y: np.ndarray, truth: Truth, res: Any)
            "rho": getattr(res, "rho", None), "candidates": list(getattr(res, "candidates", [])),
            "found": [asdict(f) for f in found],
            "score": score(truth.taus, [f.index for f in found], scenario.margin),
-           "coverage": interval_coverage(truth.targets, found, scenario.margin)}
+           "coverage": interval_coverage(truth.targets, found, scenario.margin),
+           "coverage_nearest": nearest_coverage(truth.targets, found)}
     if truth.transition is not None:
         t1, t2 = truth.transition
         rec["in_window"] = any(t1 - scenario.margin <= f.index <= t2 + scenario.margin for f in found)
@@ -496,6 +511,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         c = sum(c["covered"] for c in cov)
         out["coverage_matched"] = m
         out["coverage"] = c / m if m else float("nan")
+        dn = sum(r["coverage_nearest"]["dates"] for r in changed)
+        out["coverage_nearest_dates"] = dn
+        out["coverage_nearest"] = sum(r["coverage_nearest"]["covered"] for r in changed) / dn if dn else float("nan")
+        near_widths = [w for r in changed for w in r["coverage_nearest"]["widths"]]
+        out["median_ci_width_nearest"] = float(np.median(near_widths)) if near_widths else float("nan")
         widths = [w for c in cov for w in c["widths"]]
         out["median_ci_width"] = float(np.median(widths)) if widths else float("nan")
         errs, tv = [], []
@@ -651,10 +671,13 @@ def score_units_shifts(shifts: Iterable[Any], truth: dict[str, list[int]], start
                        margin: int = 3, kind: str = "mix") -> dict[str, Any]:
     """False discovery proportion over all units (a discovery is false in a no-change unit,
     or when it is not matched to the unit's true change within the margin), power (share
-    of true changes matched), and the share of no-change units with any shift."""
+    of true changes matched), and the share of no-change units with any shift.
+    `false_in_no_change_units` separates the two kinds of false discovery: a shift where
+    nothing changed (what BH bounds: its test's null was true) and one in a unit with a
+    change but dated beyond the margin, or a second shift there."""
     start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
     shifts = list(shifts)
-    disc = false = tp = n_true = null_units = null_alarm = covered = 0
+    disc = false = tp = n_true = null_units = null_alarm = covered = null_false = 0
     for unit, taus in truth.items():
         found = found_from_shifts(shifts, unit, start, kind)
         sc = score(taus, [f.index for f in found], margin)
@@ -666,7 +689,9 @@ def score_units_shifts(shifts: Iterable[Any], truth: dict[str, list[int]], start
         if not taus:
             null_units += 1
             null_alarm += bool(found)
+            null_false += len(found)
     return {"discoveries": disc, "false_discoveries": false, "fdp": false / disc if disc else 0.0,
+            "false_in_no_change_units": null_false,
             "power": tp / n_true if n_true else float("nan"), "true_changes": n_true,
             "null_units": null_units, "null_units_with_shift": null_alarm,
             "coverage": covered / tp if tp else float("nan")}
