@@ -119,8 +119,9 @@ def test_too_many_rejected_rows_stop_with_exit_1(tmp_path: Path, capsys) -> None
 
 def test_a_link_stopped_by_rejected_rows_writes_them(tmp_path: Path, capsys) -> None:
     """A link run that stops at --max-rejected still writes rejected.csv, with each row's
-    source and reason, and its error says where. Catches a stop that leaves the user only
-    counts (no table of which rows failed), or a file holding one source's rows only."""
+    source and reason, removes an earlier run's outputs beside it, and its error says where.
+    Catches a stop that leaves the user only counts (no table of which rows failed), a file
+    holding one source's rows only, and a folder mixing two runs' files."""
     from conftest import write_csv
     from tipdrift.cli import main
 
@@ -131,10 +132,13 @@ def test_a_link_stopped_by_rejected_rows_writes_them(tmp_path: Path, capsys) -> 
     d = write_csv(tmp_path / "d.csv", ["disposition_id", "person_id", "disposition_date", "outcome"],
                   [[f"D{i}", f"P{i}", "2020-05-01", "convicted"] for i in range(20)])
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")  # an earlier run's: it must not pair with this rejected.csv
     assert main(["link", "--arrests", str(a), "--prosecutions", str(p), "--dispositions", str(d),
                  "--out", str(out), "--as-of", "2024-12-31"]) == 1
     err = capsys.readouterr().err
     assert "10 of 20 rows rejected" in err and str(out / "rejected.csv") in err
+    assert "earlier run's summary.json removed" in err and not (out / "summary.json").exists()
     rej = pl.read_csv(out / "rejected.csv")
     assert rej.height == 11 and set(rej.get_column("reason")) == {"bad_date"}
     assert rej.get_column("source").str.ends_with("a.csv").sum() == 10

@@ -44,19 +44,25 @@ def check_rejected(summary: dict[str, Any], max_rejected: float = DEFAULT_MAX_RE
                     f"mapping, or raise --max-rejected to go on with the rest")
 
 
-def validate_command(kind: str, table: str | Path, mapping: str | Path | None = None,
-                     as_of: dt.date | str | None = None, unit: str | None = None) -> str:
+def validate_command(kind: str, table: str | Path, mapping: Any = None, as_of: dt.date | str | None = None,
+                     unit: str | None = None) -> str:
     """Where a command that keeps only counts sends the user for the rejected rows: the
-    `tipdrift validate` call that writes them, each with its reason (`unit`: a unit column
-    other than the kind's default, as a drift run may use)."""
+    `tipdrift validate` call that writes them, each with its reason. `as_of`: the extract
+    date the load used (its summary's), so the same rows are rejected on any later day;
+    `unit`: a unit column other than the kind's default, as a drift run may use; `mapping`
+    a path, or a `Mapping` object, which the user must first save as YAML."""
     parts = [f"tipdrift validate {kind}", shlex.quote(str(table))]
     if unit is not None:
         parts.append(f"--unit {shlex.quote(unit)}")
-    if mapping is not None:
+    if isinstance(mapping, (str, Path)):
         parts.append(f"--mapping {shlex.quote(str(mapping))}")
+    elif mapping is not None:
+        parts.append("--mapping MAPPING.yaml")
     if as_of is not None:
         parts.append(f"--as-of {as_of}")
-    return "list them with `" + " ".join(parts + ["--rejected rejected.csv`"])
+    saved = " (MAPPING.yaml: the mapping used here, saved with Mapping.to_yaml)" if mapping is not None and \
+        not isinstance(mapping, (str, Path)) else ""
+    return "list them with `" + " ".join(parts + ["--rejected rejected.csv`"]) + saved
 
 
 def check_precision(df: pl.DataFrame, date: str, freq: str, source: str) -> None:

@@ -188,15 +188,20 @@ def cmd_link(args: argparse.Namespace) -> int:
 def _stop_on_rejected(loads: dict[str, Any], max_rejected: float, out: Path) -> None:
     """Stop (DataError) when a source has more than `max_rejected` of its rows rejected,
     first writing every source's rejected rows to out/rejected.csv, where a finished run
-    puts them, so the user sees which rows and why."""
+    puts them, so the user sees which rows and why. An earlier run's trajectories and
+    summary in `out` are removed: beside this rejected.csv they would read as one run's."""
     from tipdrift.checks import check_rejected, too_many_rejected
 
     if not any(too_many_rejected(l.summary, max_rejected) for l in loads.values()):
         return
     out.mkdir(parents=True, exist_ok=True)
     pl.concat([l.rejected for l in loads.values()], how="diagonal_relaxed").write_csv(out / "rejected.csv")
+    stale = [f for f in ("trajectories.parquet", "summary.json") if (out / f).is_file()]
+    for f in stale:
+        (out / f).unlink()
+    removed = f" (an earlier run's {' and '.join(stale)} removed from {out})" if stale else ""
     for l in loads.values():
-        check_rejected(l.summary, max_rejected, rows_at=str(out / "rejected.csv"))
+        check_rejected(l.summary, max_rejected, rows_at=str(out / "rejected.csv") + removed)
 
 
 def _print_link_summary(summary: dict) -> None:

@@ -106,7 +106,7 @@ class RunDependence:
             return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
             cost = ("conservative" if kind == "mix" else
-                    "conservative, and for case volume costly: alone, about half of 30% steps are found")
+                    "conservative, and for case volume costly: alone, about half of 30% steps in 120 months are found")
             return (f"only {self.units} series, too few to pool serial dependence (needs {POOL_MIN_UNITS}): "
                     f"each series of {LONE_MIN_PERIODS} periods or more is tested at no less than an upper "
                     f"bound of its own dependence (a lone series cannot tell a slow wander from steps: "

@@ -190,13 +190,14 @@ def run_drift(table: str | Path, params: DriftParams | None = None, *, kind: str
     from tipdrift.detect import DriftDetector
 
     params = (params or DriftParams()).replace(**settings)
-    listing = (table, mapping if isinstance(mapping, (str, Path)) else None, as_of)
+    given_mapping = mapping
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.from_yaml(mapping)
     choice = choose_table(table, mapping, kind, unit, date, category)
     loaded, as_of_date, as_of_source = _load_for_drift(table, choice, mapping, as_of)
     other_unit = choice.unit if choice.unit != DEFAULT_COLUMNS[choice.kind][0] else None
-    check_rejected(loaded.summary, max_rejected, rows_at=validate_command(choice.kind, *listing, unit=other_unit))
+    check_rejected(loaded.summary, max_rejected, rows_at=validate_command(
+        choice.kind, table, given_mapping, loaded.summary.get("as_of"), unit=other_unit))
     df = loaded.accepted
     check_precision(df, choice.date, params.freq, str(table))
     warnings = []

@@ -467,10 +467,10 @@ def link_files(arrests: str | Path, prosecutions: str | Path, dispositions: str 
     paths = {"arrests": arrests, "prosecutions": prosecutions, "dispositions": dispositions}
     loads: dict[str, LoadResult] = {kind: load_table(kind, path, mapping=mapping, as_of=as_of)
                                     for kind, path in paths.items()}
-    named = mapping if isinstance(mapping, (str, Path)) else None
     for kind, l in loads.items():
         if max_rejected is not None:
-            check_rejected(l.summary, max_rejected, rows_at=validate_command(kind, paths[kind], named, as_of))
+            check_rejected(l.summary, max_rejected,
+                           rows_at=validate_command(kind, paths[kind], mapping, l.summary.get("as_of")))
     return link_loaded(loads, window_months, disposition_window_months)
 
 
