@@ -303,3 +303,33 @@ def test_run_floor_reaches_wandering_units_whose_phi_is_one() -> None:
             ps.append(segment_test(w.model, w.model.yk, noise, 6, 199, w.rng(0, w.T, "test")).p_value)
     p = np.array(ps)
     assert int((p <= 0.01).sum()) <= 2 and int((p <= 0.05).sum()) <= 5
+
+
+def test_threads_over_series_change_no_result(monkeypatch) -> None:
+    """The same candidates, shifts (date, interval, p and its replicates, adjusted p,
+    effect, shape, stability) and dependence per series with 1 worker and with 3, for mix
+    and volume, in a run of 30 (pooled dependence; some series with two steps, and few
+    replicates, so p-values at the floor are refined) and a run of 5 (each series' own
+    bound, computed in threads too). Catches a random stream or cache shared between
+    series, a deferred refinement applied to the wrong series, and results gathered in
+    completion order (one unit's shifts under another's name)."""
+    import tipdrift.detect as detect
+
+    refined = []
+    original = detect.SeriesWork.refine
+    monkeypatch.setattr(detect.SeriesWork, "refine", lambda w, j: (refined.append(w.key), original(w, j))[1])
+    rng = np.random.default_rng(7)
+    a, b, c = np.array([0.5, 0.3, 0.2]), np.array([0.25, 0.45, 0.3]), np.array([0.4, 0.2, 0.4])
+    ys = [_series(rng, 96, [a, b, c] if i % 10 == 1 else [a], [20 + i, 60] if i % 10 == 1 else [], n=15 + 5 * i)
+          for i in range(30)]
+    keys = [f"u{i}" for i in range(30)]
+    for kind in ("mix", "volume"):
+        for chosen in (ys, ys[:5]):
+            data = chosen if kind == "mix" else [y.sum(1) for y in chosen]
+            fits = [detect.fit_run(data, kind, keys=keys[:len(chosen)], seed=2, workers=w, n_boot=99, max_boot=999)
+                    for w in (1, 3)]
+            one, three = ([(f.rho, f.candidates, [(s.index, s.ci_index, s.test.p_value, s.test.replicates, s.p_adjusted,
+                                                   s.effect_ci, s.shape, s.stability) for s in f.shifts])
+                           for f in fit] for fit in fits)
+            assert one == three, (kind, len(chosen))
+    assert len(refined) >= 2, refined  # refinements happened (in both fits): the deferred path ran

@@ -516,7 +516,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 DRIFT_FLAGS = ("freq", "penalty", "min_size", "alpha", "n_boot", "max_boot", "seed", "pooled", "reporting_lag", "volume",
-               "min_effect", "dependence", "dependence_rho")
+               "min_effect", "dependence", "dependence_rho", "workers")
 
 
 def _add_synth(sub: Any) -> None:
@@ -615,6 +615,8 @@ def _add_drift(sub: Any) -> None:
     dr.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     dr.add_argument("--max-boot", type=int, default=d.max_boot, help=f"replicates for p-values stuck at the floor (default {d.max_boot})")
     dr.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    dr.add_argument("--workers", type=int, default=d.workers, metavar="N",
+                    help="threads over series (default 0: one per core); the results do not depend on it")
     dr.add_argument("--pooled", action="store_true", help="also analyse the all-units series and decompose its shifts")
     dr.add_argument("--context", default=None, help="context log folder or file: annotate shifts with events")
     dr.add_argument("--as-of", default=None, help="extract date (default: the mapping's as_of, else the latest date in the table)")

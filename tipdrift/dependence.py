@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tipdrift.models import CountModel
+from tipdrift.parallel import pmap
 
 if TYPE_CHECKING:
     from tipdrift.detect import SeriesWork
@@ -194,7 +195,7 @@ def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDepen
     if n < POOL_MIN_UNITS:
         return RunDependence(0.0, "unit", n, n)
     pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
-    curves = [unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")) for w in pool]
+    curves = pmap(lambda w: unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")), pool, params.workers)
     kept = np.array([c for c in curves if c is not None]).reshape(-1, len(GRID))
     # too few overdispersed series (phi 1 has no wander to simulate: nothing to pool),
     # or no more series above their independent replicates than chance: no dependence

@@ -36,6 +36,7 @@ import polars as pl
 from tipdrift.dependence import RunDependence, lone_floor, run_dependence
 from tipdrift.inference import SegmentTest, bh_adjust, location_interval, refine_p, segment_test, window_date
 from tipdrift.models import CountModel, Noise, acf_lags, latent_rho, mean_corrected, model_for
+from tipdrift.parallel import pmap
 from tipdrift.params import DriftParams
 from tipdrift.search import optimal_partition, penalty_for
 from tipdrift.series import CountSeries
@@ -287,9 +288,14 @@ def stability(work: SeriesWork, tau: int) -> float:
     return hits / runs if runs else 0.0
 
 
-def _adjusted(works: list[SeriesWork], m: int) -> list[np.ndarray]:
-    """BH-adjusted p of every work's current candidates, over a family of size m."""
-    tests = [[w.test(j) for j in range(len(w.cps))] for w in works]
+def _tests(w: SeriesWork) -> list[SegmentTest]:
+    return [w.test(j) for j in range(len(w.cps))]
+
+
+def _adjusted(works: list[SeriesWork], m: int, workers: int = 1) -> list[np.ndarray]:
+    """BH-adjusted p of every work's current candidates, over a family of size m (the
+    tests not yet cached run in `workers` threads, series by series)."""
+    tests = pmap(_tests, works, workers)
     flat = bh_adjust(np.array([t.p_value for ts in tests for t in ts]), max(m, sum(len(ts) for ts in tests)))
     out, i = [], 0
     for ts in tests:
@@ -301,26 +307,35 @@ def _adjusted(works: list[SeriesWork], m: int) -> list[np.ndarray]:
 def eliminate(works: list[SeriesWork], params: DriftParams) -> list[list[Located]]:
     """Backward elimination at the BH-adjusted level over the family of all candidates of
     `works` (one kind); returns each work's kept change points, located."""
-    m = sum(len(w.candidates) for w in works)
+    m, workers = sum(len(w.candidates) for w in works), params.workers
     while True:
-        changed = False
-        for w, adj in zip(works, _adjusted(works, m)):
+        changed, refine = False, []
+        for w, adj in zip(works, _adjusted(works, m, workers)):
             if not len(adj) or adj.max() <= params.alpha:
                 continue
             j = int(np.argmax(adj))
             t = w.test(j)
             if t.at_floor and t.replicates < params.max_boot:
-                w.refine(j)  # only more replicates can tell whether the floor blocks it
+                refine.append((w, j))  # only more replicates can tell whether the floor blocks it
             else:
                 del w.cps[j]
             changed = True
+        pmap(_refine, refine, workers)  # each touches only its own series' tests
         if not changed:
             break
-    out = []
-    for w, adj in zip(works, _adjusted(works, m)):
-        noise = w.fitted_noise() if len(adj) else w.noise
-        out.append([w.locate(j, float(a), noise) for j, a in enumerate(adj)])
-        w.matrices.clear()  # (T+1)^2 floats each, no longer needed once located
+    return pmap(_locate_all, list(zip(works, _adjusted(works, m, workers))), workers)
+
+
+def _refine(item: tuple[SeriesWork, int]) -> None:
+    item[0].refine(item[1])
+
+
+def _locate_all(item: tuple[SeriesWork, np.ndarray]) -> list[Located]:
+    """One work's kept change points, located (with their BH-adjusted p)."""
+    w, adj = item
+    noise = w.fitted_noise() if len(adj) else w.noise
+    out = [w.locate(j, float(a), noise) for j, a in enumerate(adj)]
+    w.matrices.clear()  # (T+1)^2 floats each, no longer needed once located
     return out
 
 
@@ -328,9 +343,10 @@ def fit_works(works: list[SeriesWork], params: DriftParams) -> tuple[list[list[L
     """The run's dependence floor for these works (one kind), then elimination. Too few
     series to pool: each series' own upper bound (`dependence.lone_floor`)."""
     dep = run_dependence(works, params)
-    for w in works:
-        w.rho_floor = (lone_floor(w.model, w.null_phi, params.segment, w.seed_for("bound"))
-                       if dep.source == "unit" else dep.rho)
+    floors = (pmap(lambda w: lone_floor(w.model, w.null_phi, params.segment, w.seed_for("bound")), works,
+                   params.workers) if dep.source == "unit" else [dep.rho] * len(works))
+    for w, floor in zip(works, floors):
+        w.rho_floor = floor
     return eliminate(works, params), dep
 
 
@@ -361,7 +377,8 @@ def fit_run(ys: list[np.ndarray], kind: str = "mix", params: DriftParams | None 
     position, which changes when the series are reordered)."""
     params = (params or DriftParams()).replace(**settings)
     keys = keys or [f"series-{i}" for i in range(len(ys))]
-    works = [search_series(k, kind, np.asarray(y), params) for k, y in zip(keys, ys, strict=True)]
+    works = pmap(lambda ky: search_series(ky[0], kind, np.asarray(ky[1]), params), list(zip(keys, ys, strict=True)),
+                 params.workers)
     kept, _ = fit_works(works, params)
     return [SeriesFit(kind=kind, phi=w.phi, rho=w.rho, penalty=w.penalty, candidates=list(w.candidates), shifts=k)
             for w, k in zip(works, kept)]
@@ -448,7 +465,7 @@ class DriftDetector:
         self.dependence_: dict[str, RunDependence] = {}
         by_unit = {s.unit: s for s in self.statuses_}
         for kind in KINDS[:2 if p.volume else 1]:
-            works = [search_series(u, kind, mats[u][1], p) for u in analysed]
+            works = pmap(lambda u: search_series(u, kind, mats[u][1], p), analysed, p.workers)
             self.family_[kind] = sum(len(w.candidates) for w in works)
             located, self.dependence_[kind] = fit_works(works, p)
             for u, w, kept in zip(analysed, works, located):

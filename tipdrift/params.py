@@ -125,6 +125,7 @@ class DriftParams(_Params):
     dependence_rho: float | None = None  # stated run dependence (latent AR(1) rho); None: pooled over the run
     min_effect: float = 0.0  # report only mix shifts whose lower 95% TVD bound reaches this
     min_cases_per_period: float = 1.0
+    workers: int = 0  # threads over series (tipdrift.parallel); 0: one per core. Results do not depend on it
 
     @property
     def segment(self) -> int:
@@ -144,7 +145,7 @@ class DriftParams(_Params):
     def validate(self) -> "DriftParams":
         check_freq(self.freq)
         object.__setattr__(self, "penalty", parse_penalty(self.penalty))
-        for name in ("min_size", "n_boot", "max_boot", "seed", "reporting_lag"):
+        for name in ("min_size", "n_boot", "max_boot", "seed", "reporting_lag", "workers"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
                 raise ParameterError(f"{name} must be a whole number, not '{getattr(self, name)}'")
         if self.min_size == 1 or self.min_size < 0:
@@ -160,6 +161,8 @@ class DriftParams(_Params):
             raise ParameterError("max_boot must be at least n_boot")
         if self.reporting_lag < 0:
             raise ParameterError("reporting_lag must be 0 or more periods")
+        if self.workers < 0:
+            raise ParameterError("workers must be 0 (one per core) or more")
         return self
 
 
