@@ -33,7 +33,8 @@ def worker_count(workers: int) -> int:
 
 def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     """[fn(x) for x in items], in up to `worker_count(workers)` threads, results in order;
-    the first exception raised by `fn` is raised here."""
+    the first exception raised by `fn` is raised here, and `Executor.map` cancels the calls
+    still queued (tests/test_parallel.py holds it to that)."""
     items = list(items)
     n = min(worker_count(workers), len(items))
     if n <= 1:

@@ -94,6 +94,8 @@ def last_sum(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
 
 def last_max(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
     """Maximum over the last (category) axis, one category at a time (as `last_sum`)."""
+    if x.shape[-1] == 0:
+        return x.max(axis=-1, keepdims=keepdims)  # numpy's error: no maximum of nothing
     out = x[..., 0].copy()
     for k in range(1, x.shape[-1]):
         np.maximum(out, x[..., k], out=out)

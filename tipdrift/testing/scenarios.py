@@ -393,7 +393,7 @@ def pool(scores: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "mean_f1_tcpd": float(np.mean([s["f1_tcpd"] for s in scores])) if scores else float("nan")}
 
 
-def nearest_coverage(targets: Iterable[float], found: Iterable[Found | tuple[int, int, int]]) -> dict[str, int]:
+def nearest_coverage(targets: Iterable[float], found: Iterable[Found | tuple[int, int, int]]) -> dict[str, Any]:
     """Of the true dates in a series with any detection, how many lie in the 95% interval of
     the detection nearest them. Unlike `interval_coverage` this does not first keep only
     detections dated within the margin: a step dated 5 months off with an interval that
