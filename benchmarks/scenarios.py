@@ -124,6 +124,7 @@ def bh_check(n_null: int, n_step: int, seed: int, null_sd: float = 0.0, n: float
     t2 = time.perf_counter()
     res = score_units_shifts(det.shifts_, truth, "2010-01-01", margin=3)
     res.update({"units": len(truth), "rows": df.height, "family": dict(det.family_), "build_s": t1 - t0,
+                "dependence": det.dependence_["mix"].to_json(),
                 "detect_s": t2 - t1,
                 "analysed": sum(s.status == "analysed" for s in det.statuses_)})
     return res
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({bh['false_in_no_change_units']} in no-change units), "
               f"FDP {bh['fdp']:.3f}; power {bh['power']:.2f}; no-change units with a shift "
               f"{bh['null_units_with_shift']}/{bh['null_units']}; coverage {_f(bh['coverage'])}; "
-              f"family {bh['family']}; {bh['rows']:,} rows, build {bh['build_s']:.1f} s, detect {bh['detect_s']:.1f} s")
+              f"family {bh['family']}; dependence {bh['dependence']}; {bh['rows']:,} rows, build {bh['build_s']:.1f} s, detect {bh['detect_s']:.1f} s")
     if a.calibrate:
         c = null_calibration(a.calibrate, a.seed, a.null_sd, a.n, a.dependence)
         print(f"\nwhole-series test on {a.calibrate} no-change series (AR(1) rho 0.9 sd {a.null_sd}, n {a.n:g}, T 96; "

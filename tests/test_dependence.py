@@ -210,12 +210,35 @@ def test_cli_states_or_pools_the_dependence_and_says_which(synth_dir, tmp_path, 
     assert main(["drift", table, "--dependence", "0.6", "--out", str(tmp_path / "b.json")]) == 0
     doc = json.loads((tmp_path / "b.json").read_text())
     analysed_all = sum(s["status"] == "analysed" for s in doc["series"])
-    assert doc["dependence"]["mix"] == {"rho": 0.6, "source": "stated", "units": analysed_all, "series": analysed_all}
+    assert doc["dependence"]["mix"] == {"rho": 0.6, "source": "stated", "units": analysed_all, "series": analysed_all,
+                                        "estimate": None}
     assert doc["parameters"]["dependence_rho"] == 0.6
     analysed = [s for s in doc["series"] if s["status"] == "analysed" and s["phi_mix"] > 1.0]
     assert analysed and all(s["dependence"] >= 0.6 for s in analysed)
     assert main(["drift", table, "--dependence", "1.2", "--out", str(tmp_path / "c.json")]) == 2
     assert "dependence" in capsys.readouterr().err
+
+
+def test_the_pooled_floor_is_an_upper_bound_of_the_median_crossing() -> None:
+    """`pooled_bound` on unit curves whose median crosses 0 at 0.82: the bound is above
+    the point estimate, below the grid's top for 400 units, higher for 40 units than for
+    400 (a smaller pool, a wider bound), and the same for the same seed. Catches a bound
+    read from the lower tail (below the estimate), one that ignores the pool's size (the
+    point estimate itself, or a fixed offset), and unseeded resampling."""
+    from tipdrift.dependence import pooled_bound
+
+    grid = np.array(GRID)
+
+    def curves(n: int) -> np.ndarray:
+        rng = np.random.default_rng(n)
+        return (0.82 - grid)[None, :] * 3.0 + rng.normal(0.0, 0.5, (n, 1))
+
+    many, few = curves(400), curves(40)
+    estimate = crossing(np.median(many, axis=0))
+    bound = pooled_bound(many, np.random.default_rng(0))
+    assert estimate < bound < GRID[-1]
+    assert pooled_bound(few, np.random.default_rng(0)) - crossing(np.median(few, axis=0)) > bound - estimate
+    assert pooled_bound(many, np.random.default_rng(0)) == bound
 
 
 def test_a_run_of_independent_series_keeps_the_independent_null() -> None:
