@@ -205,13 +205,14 @@ def test_cli_states_or_pools_the_dependence_and_says_which(synth_dir, tmp_path, 
     assert doc["dependence"]["mix"]["source"] == "pooled" and doc["dependence"]["mix"]["units"] >= 8
     from tipdrift.dependence import RunDependence
 
-    said = RunDependence.from_json(doc["dependence"]["mix"]).describe("mix")
-    assert said.startswith("mix: ") and said in capsys.readouterr().out  # the line printed is the document's
+    dep = RunDependence.from_json(doc["dependence"]["mix"])
+    printed = capsys.readouterr()  # the line printed is the document's (a warning goes to stderr)
+    assert dep.describe("mix").startswith("mix: ") and dep.describe("mix") in (printed.out if dep.shared else printed.err)
     assert main(["drift", table, "--dependence", "0.6", "--out", str(tmp_path / "b.json")]) == 0
     doc = json.loads((tmp_path / "b.json").read_text())
     analysed_all = sum(s["status"] == "analysed" for s in doc["series"])
     assert doc["dependence"]["mix"] == {"rho": 0.6, "source": "stated", "units": analysed_all, "series": analysed_all,
-                                        "estimate": None}
+                                        "estimate": None, "spread": None, "shared": True}
     assert doc["parameters"]["dependence_rho"] == 0.6
     analysed = [s for s in doc["series"] if s["status"] == "analysed" and s["phi_mix"] > 1.0]
     assert analysed and all(s["dependence"] >= 0.6 for s in analysed)
@@ -239,6 +240,65 @@ def test_the_pooled_floor_is_an_upper_bound_of_the_median_crossing() -> None:
     assert estimate < bound < GRID[-1]
     assert pooled_bound(few, np.random.default_rng(0)) - crossing(np.median(few, axis=0)) > bound - estimate
     assert pooled_bound(many, np.random.default_rng(0)) == bound
+
+
+def _half_wandering(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """30 series whose logit shares wander (rho 0.9, sd 0.1) and 30 independent ones with
+    phi about 1.5; 120 months at 30 cases a month."""
+    wander = [ar1_no_change(np.random.default_rng([seed, 1, r]), T=120, n=30, sd=0.1)[0] for r in range(30)]
+    steady = [ar1_no_change(np.random.default_rng([seed, 2, r]), T=120, n=30, sd=0.0, phi_conc=37.0)[0]
+              for r in range(30)]
+    return wander, steady
+
+
+def test_a_run_whose_units_do_not_share_their_dependence_is_flagged() -> None:
+    """Half wandering, half independent units pooled as one run: the units' spread is far
+    above its limit (measured 6.3 against 1.74) and the run is not `shared`; 60 wandering
+    units are shared (0.72). Catches a spread that is never computed (None is shared), one
+    taken at rho 0 instead of the estimate (the wandering run reads 2.9 there: flagged), and
+    one scaled as if the difference held two single draws instead of one and the mean of
+    DRAWS (every ratio 0.625 of its value: the wandering run 0.45, the mixed one 3.9)."""
+    from tipdrift.dependence import run_dependence, spread_limit
+    from tipdrift.detect import search_series
+    from tipdrift.params import DriftParams
+
+    p = DriftParams(seed=0)
+    wander, steady = _half_wandering(0)
+    more = [ar1_no_change(np.random.default_rng([0, 3, r]), T=120, n=30, sd=0.1)[0] for r in range(30)]
+    mixed, same = (run_dependence([search_series(f"u{i}", "mix", y, p) for i, y in enumerate(ys)], p)
+                   for ys in (wander + steady, wander + more))
+    assert mixed.source == same.source == "pooled" and mixed.units == same.units == 60
+    assert mixed.spread > 3 * spread_limit(60) and not mixed.shared and mixed.to_json()["shared"] is False
+    assert same.shared and 0.5 < same.spread < 1.2
+    assert "do not share" in mixed.describe("mix") and "do not share" not in same.describe("mix")
+
+
+def test_cli_warns_when_the_units_do_not_share_their_dependence(tmp_path, capsys) -> None:
+    """`tipdrift drift` on a table of half wandering, half independent organisations writes
+    `shared: false` in shifts.json and prints the warning on stderr (the BH family's
+    false-discovery promise does not hold for the wandering half), with exit 0: units that
+    change more than once raise the same flag (README: "Mixed runs"). Catches a warning
+    kept in the document only, and one printed to stdout among the results."""
+    import datetime as dt
+    import json
+
+    import polars as pl
+
+    from tipdrift.cli import main
+
+    wander, steady = _half_wandering(1)
+    cats = ["forced_labour", "sexual_exploitation", "other", "forced_marriage"]
+    rows = [(f"org{u:02d}", dt.date(2010 + t // 12, t % 12 + 1, 15), cats[k], int(c))
+            for u, y in enumerate(wander + steady) for t in range(len(y)) for k, c in enumerate(y[t]) if c]
+    df = pl.DataFrame(rows, schema=["org_id", "opened_date", "case_type", "n"], orient="row")
+    table = tmp_path / "cases.csv"
+    df = df.select(pl.all().repeat_by("n").explode()).drop("n")
+    df.with_columns(case_id=pl.format("c{}", pl.int_range(pl.len()))).write_csv(table)
+    assert main(["drift", str(table), "--no-volume", "--out", str(tmp_path / "s.json")]) == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["dependence"]["mix"]["shared"] is False
+    said = capsys.readouterr()
+    assert "mix: " in said.err and "do not share" in said.err and "do not share" not in said.out
 
 
 def test_a_run_of_independent_series_keeps_the_independent_null() -> None:

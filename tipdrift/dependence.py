@@ -29,7 +29,20 @@ The estimate is indirect inference (Gourieroux et al.), pooled by the median:
   was 0.78-0.95 over 20 seeds (mean 0.86), the steady units pulling the median down, and
   the runs it placed lowest gave the most false shifts; the bound is 0.83-0.95 (mean
   0.92; README: "Mixed runs"). A run whose units all wander gets the grid's top in nearly every case (it did at
-  the median too); a run of independent units is unaffected (the sign test keeps 0).
+  the median too); a run of independent units is unaffected (the sign test keeps 0);
+- whether the units share one rho at all (`spread`): at the estimate, the variance over
+  units of S - mean S* against the replicates' own (1.25 x the mean variance of S*, the
+  mean being of `DRAWS`): about 1 when they do, larger when some wander and others do not.
+  Above `SPREAD_SD` normal-theory standard deviations of a variance ratio (1 + 4 x
+  sqrt(2 / (units - 1)); 1.52 for 120 units) the run is flagged (`shared` false): no
+  floor then suits every unit, and the CLI says so on stderr. Measured on 120 pooled
+  units a run (12 seeds each): all wandering 0.81-1.29, all independent 0.68-1.45, a tenth
+  steady 1.08-1.89 (3 of 12 flagged: the bound above protects those runs), half steady
+  1.85-2.86 (all flagged: there the floor falls to 0.69-0.75 and 7-11% of the wandering
+  units get a shift). Units with more changes than the one split takes out sit high as
+  wanderers do, and S cannot tell the two apart: the generator's world (independent
+  months, units with two or three steps) is flagged too (9.7 over 117 units). So the flag
+  warns and does not change the exit status.
 
 A run with fewer than `POOL_MIN_UNITS` analysed series is not pooled: each series of
 `LONE_MIN_PERIODS` or more is tested at no less than an upper bound of its own dependence
@@ -72,6 +85,7 @@ POOL_MIN_UNITS = 8
 POOL_MAX_UNITS = 120  # a larger run pools a fixed subset (by a hash of the unit): the median is as good
 BOUND_LEVEL = 0.9  # the pooled floor is this upper bound of the median crossing ...
 BOUND_RESAMPLES = 200  # ... over this many resamples of the pooled units
+SPREAD_SD = 4.0  # flag a run whose units' dependence varies more than this many sds of a variance ratio
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,12 @@ class RunDependence:
     units: int = 0
     series: int = 0  # analysed series of the kind (the pool uses the overdispersed ones)
     estimate: float | None = None  # pooled: the median crossing, of which `rho` is the upper bound
+    spread: float | None = None  # pooled: the units' variance ratio at the estimate (`spread`); about 1 if shared
+
+    @property
+    def shared(self) -> bool:
+        """False when the pooled units' dependence varies more than one shared rho allows."""
+        return self.spread is None or self.spread <= spread_limit(self.units)
 
     def to_json(self) -> dict[str, Any]:
         """`rho` is null for source `unit`: the run has no one value (each series' is in
@@ -93,12 +113,13 @@ class RunDependence:
         with dependence shown) is the point estimate whose upper bound `rho` is."""
         rho = None if self.source == "unit" else round(self.rho, 4)
         estimate = None if self.estimate is None else round(self.estimate, 4)
+        spread = None if self.spread is None else round(self.spread, 3)
         return {"rho": rho, "source": self.source, "units": self.units, "series": self.series,
-                "estimate": estimate}
+                "estimate": estimate, "spread": spread, "shared": self.shared}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "RunDependence":
-        return cls(**(d | {"rho": d.get("rho") or 0.0}))
+        return cls(**({k: v for k, v in d.items() if k != "shared"} | {"rho": d.get("rho") or 0.0}))
 
     def describe(self, kind: str) -> str:
         """One line for the CLI: the kind, then `summary()`."""
@@ -116,9 +137,10 @@ class RunDependence:
                     "the tests keep each series' own estimate")
         if self.source == "pooled":
             point = "" if self.estimate is None else f" (estimate {self.estimate:.2f})"
-            return (f"serial dependence rho {self.rho:.2f}, the {BOUND_LEVEL:.0%} upper bound{point} pooled over "
+            line = (f"serial dependence rho {self.rho:.2f}, the {BOUND_LEVEL:.0%} upper bound{point} pooled over "
                     f"the {self.units} overdispersed of {of} (a floor under each series' own estimate; assumes "
                     "the units share recording dynamics)")
+            return line if self.shared else line + "; " + self.unshared()
         if self.source == "stated":
             return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
@@ -131,6 +153,13 @@ class RunDependence:
                     "wander; state --dependence if it is known")
         return "serial dependence not modelled (--no-dependence)"
 
+    def unshared(self) -> str:
+        """The warning for a run whose units do not share one dependence."""
+        return (f"warning: the units do not share it: their residual dependence varies {self.spread:.2f} times "
+                f"as much as one rho allows (limit {spread_limit(self.units):.2f}): some units wander, or change "
+                "more than once, and others do not. No floor suits both: wandering units may get false shifts, "
+                "steady ones lose power. Fit units with different dynamics separately, or state --dependence")
+
 
 def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: int) -> np.ndarray:
     """S for each replicate of `ysim` (R, L, K): the residual autocorrelation sum around
@@ -140,17 +169,18 @@ def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: i
 
 
 def unit_curve(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> np.ndarray | None:
-    """S - mean S*(rho) over `GRID` for one series (`DRAWS` no-change replicates per rho with
-    its own totals, shares and phi; the same latent innovations for every rho, so S*(rho)
-    moves smoothly with rho), or None when the series has no overdispersion (phi 1: nothing
-    for a latent process to explain)."""
+    """Two rows over `GRID` for one series: S - mean S*(rho), and the variance of S*(rho)
+    (`DRAWS` no-change replicates per rho with its own totals, shares and phi; the same
+    latent innovations for every rho, so S*(rho) moves smoothly with rho); None when the
+    series has no overdispersion (phi 1: nothing for a latent process to explain)."""
     y = model.yk
     if phi <= 1.0 or len(y) < 2 * min_size:
         return None
     observed = float(split_statistic(model, y[None], phi, min_size)[0])
     sims = model.simulate_latent(y, model.null_shares(y), phi, np.array(GRID), DRAWS,
                                  np.random.default_rng(rng_seed))
-    return observed - split_statistic(model, sims, phi, min_size).reshape(len(GRID), DRAWS).mean(axis=1)
+    stats = split_statistic(model, sims, phi, min_size).reshape(len(GRID), DRAWS)
+    return np.stack([observed - stats.mean(axis=1), stats.var(axis=1, ddof=1)])
 
 
 def lone_floor(model: CountModel, phi: float, min_size: int, rng_seed: list[int]) -> float:
@@ -212,13 +242,38 @@ def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDepen
         return RunDependence(0.0, "unit", n, n)
     pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
     curves = pmap(lambda w: unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")), pool, params.workers)
-    kept = np.array([c for c in curves if c is not None]).reshape(-1, len(GRID))
+    both = np.array([c for c in curves if c is not None]).reshape(-1, 2, len(GRID))
+    kept, variances = both[:, 0], both[:, 1]
     # too few overdispersed series (phi 1 has no wander to simulate: nothing to pool),
     # or no more series above their independent replicates than chance: no dependence
     if len(kept) < POOL_MIN_UNITS or not shows_dependence(kept[:, 0]):
         return RunDependence(0.0, "pooled", len(kept), n)
     rng = np.random.default_rng([params.seed, BOUND_RESAMPLES, len(kept)])
-    return RunDependence(pooled_bound(kept, rng), "pooled", len(kept), n, crossing(np.median(kept, axis=0)))
+    estimate = crossing(np.median(kept, axis=0))
+    return RunDependence(pooled_bound(kept, rng), "pooled", len(kept), n, estimate,
+                         spread(kept, variances, estimate))
+
+
+def spread(curves: np.ndarray, variances: np.ndarray, rho: float) -> float:
+    """How much the units' S - mean S* varies at `rho` (linear between grid points) against
+    what their replicates allow: its variance over units / (1.25 x the mean variance of S*;
+    the difference holds one S and the mean of `DRAWS` replicates' S*). About 1 when the
+    units share rho; larger when they do not (some above it, some below)."""
+    return float(at_rho(curves, rho).var(ddof=1) / ((1 + 1 / DRAWS) * at_rho(variances, rho).mean()))
+
+
+def at_rho(rows: np.ndarray, rho: float) -> np.ndarray:
+    """Each row of a (units, `GRID`) array at `rho`, linear between grid points."""
+    i = int(np.clip(np.searchsorted(GRID, rho, side="right") - 1, 0, len(GRID) - 2))
+    t = (rho - GRID[i]) / (GRID[i + 1] - GRID[i])
+    return rows[:, i] * (1 - t) + rows[:, i + 1] * t
+
+
+def spread_limit(units: int) -> float:
+    """The largest `spread` taken as shared: `SPREAD_SD` normal-theory standard deviations of
+    a variance ratio over `units` above 1 (the units' heavier tails make the real spread
+    1.2-1.5 times wider; README: "Mixed runs")."""
+    return 1.0 + SPREAD_SD * float(np.sqrt(2.0 / max(units - 1, 1)))
 
 
 def pooled_bound(curves: np.ndarray, rng: np.random.Generator) -> float:
