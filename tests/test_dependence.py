@@ -77,6 +77,10 @@ def test_stated_and_unpooled_dependence_say_where_the_floor_came_from() -> None:
     assert (few.source, few.rho) == ("unit", 0.0)
     # shifts.json: no run-level 0 that reads as "no dependence"; it reads back the same
     assert few.to_json()["rho"] is None and RunDependence.from_json(few.to_json()) == few
+    # a pooled document from before the bound (no estimate, spread, above, below) reads back
+    # as it was meant: its rho is the estimate itself, and it is shared
+    old = RunDependence.from_json({"rho": 0.88, "source": "pooled", "units": 120, "series": 330})
+    assert old.shared and "upper bound" not in old.summary("mix") and "rho 0.88" in old.summary("mix")
     # the CLI line for volume says what the bound costs there, not only "conservative"
     assert "half of 30% steps" in few.describe("volume") and "half" not in few.describe("mix")
     stated = run_dependence(works, p.replace(dependence_rho=0.8))
@@ -206,13 +210,14 @@ def test_cli_states_or_pools_the_dependence_and_says_which(synth_dir, tmp_path, 
     from tipdrift.dependence import RunDependence
 
     dep = RunDependence.from_json(doc["dependence"]["mix"])
-    printed = capsys.readouterr()  # the line printed is the document's (a warning goes to stderr)
-    assert dep.describe("mix").startswith("mix: ") and dep.describe("mix") in (printed.out if dep.shared else printed.err)
+    printed = capsys.readouterr()  # the line printed is the document's; a warning goes to stderr on its own
+    assert dep.describe("mix").startswith("mix: ") and dep.describe("mix") in printed.out
+    assert dep.shared or f"mix: {dep.unshared()}" in printed.err
     assert main(["drift", table, "--dependence", "0.6", "--out", str(tmp_path / "b.json")]) == 0
     doc = json.loads((tmp_path / "b.json").read_text())
     analysed_all = sum(s["status"] == "analysed" for s in doc["series"])
     assert doc["dependence"]["mix"] == {"rho": 0.6, "source": "stated", "units": analysed_all, "series": analysed_all,
-                                        "estimate": None, "spread": None, "shared": True}
+                                        "estimate": None, "spread": None, "shared": True, "above": [], "below": []}
     assert doc["parameters"]["dependence_rho"] == 0.6
     analysed = [s for s in doc["series"] if s["status"] == "analysed" and s["phi_mix"] > 1.0]
     assert analysed and all(s["dependence"] >= 0.6 for s in analysed)
@@ -254,7 +259,9 @@ def _half_wandering(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
 def test_a_run_whose_units_do_not_share_their_dependence_is_flagged() -> None:
     """Half wandering, half independent units pooled as one run: the units' spread is far
     above its limit (measured 6.3 against 1.74) and the run is not `shared`; 60 wandering
-    units are shared (0.72). Catches a spread that is never computed (None is shared), one
+    units are shared (0.72). The units named furthest above are wandering ones, those below
+    independent ones (a reversed order would swap them), and the document reads back the
+    same. Catches a spread that is never computed (None is shared), one
     taken at rho 0 instead of the estimate (the wandering run reads 2.9 there: flagged), and
     one scaled as if the difference held two single draws instead of one and the mean of
     DRAWS (every ratio 0.625 of its value: the wandering run 0.45, the mixed one 3.9)."""
@@ -270,7 +277,11 @@ def test_a_run_whose_units_do_not_share_their_dependence_is_flagged() -> None:
     assert mixed.source == same.source == "pooled" and mixed.units == same.units == 60
     assert mixed.spread > 3 * spread_limit(60) and not mixed.shared and mixed.to_json()["shared"] is False
     assert same.shared and 0.5 < same.spread < 1.2
-    assert "do not share" in mixed.describe("mix") and "do not share" not in same.describe("mix")
+    assert "do not share" in mixed.summary("mix") and "do not share" not in same.summary("mix")
+    # the warning names the units on either side: wandering ones above, independent ones below
+    assert len(mixed.above) == len(mixed.below) == 5 and same.above == same.below == ()
+    assert all(int(u[1:]) < 30 for u in mixed.above) and all(int(u[1:]) >= 30 for u in mixed.below)
+    assert RunDependence.from_json(mixed.to_json()) == mixed
 
 
 def test_cli_warns_when_the_units_do_not_share_their_dependence(tmp_path, capsys) -> None:
@@ -298,7 +309,7 @@ def test_cli_warns_when_the_units_do_not_share_their_dependence(tmp_path, capsys
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["dependence"]["mix"]["shared"] is False
     said = capsys.readouterr()
-    assert "mix: " in said.err and "do not share" in said.err and "do not share" not in said.out
+    assert "mix: warning: the pooled units do not share" in said.err and "do not share" not in said.out
 
 
 def test_a_run_of_independent_series_keeps_the_independent_null() -> None:

@@ -90,7 +90,9 @@ def drift_step(table: str | Path, params: DriftParams, out: str | Path, **choice
     print(f"{len(run.statuses)} series ({skipped or 'all analysed'}); {len(run.shifts)} significant shifts "
           f"(BH-adjusted p <= {params.alpha} over {tested} tested candidates) -> {out}")
     for kind, dep in run.dependence.items():
-        print(dep.describe(kind), file=sys.stderr if dep.source == "unit" or not dep.shared else sys.stdout)
+        print(dep.describe(kind), file=sys.stderr if dep.source == "unit" else sys.stdout)
+        if not dep.shared:
+            print(f"{kind}: {dep.unshared()}", file=sys.stderr)
     for w in (run.context or {}).get("warnings", []):
         print(w, file=sys.stderr)
     with pl.Config(tbl_rows=200, tbl_width_chars=220, fmt_str_lengths=70, tbl_hide_dataframe_shape=True):

@@ -27,17 +27,20 @@ The estimate is indirect inference (Gourieroux et al.), pooled by the median:
   resamples of the pooled units. The point estimate sat low where the tests are most
   sensitive to it: in runs of 300 wandering units (rho 0.9) and 30 steady step units it
   was 0.78-0.95 over 20 seeds (mean 0.86), the steady units pulling the median down, and
-  the runs it placed lowest gave the most false shifts; the bound is 0.83-0.95 (mean
+  over seeds 0-9 the runs it placed lowest gave the most false shifts; the bound is 0.83-0.95 (mean
   0.92; README: "Mixed runs"). A run whose units all wander gets the grid's top in nearly every case (it did at
   the median too); a run of independent units is unaffected (the sign test keeps 0);
 - whether the units share one rho at all (`spread`): at the estimate, the variance over
   units of S - mean S* against the replicates' own (1.25 x the mean variance of S*, the
   mean being of `DRAWS`): about 1 when they do, larger when some wander and others do not.
-  Above `SPREAD_SD` normal-theory standard deviations of a variance ratio (1 + 4 x
-  sqrt(2 / (units - 1)); 1.52 for 120 units) the run is flagged (`shared` false): no
-  floor then suits every unit, and the CLI says so on stderr. Measured on 120 pooled
-  units a run (12 seeds each): all wandering 0.81-1.29, all independent 0.68-1.45, a tenth
-  steady 1.08-1.89 (3 of 12 flagged: the bound above protects those runs), half steady
+  Above 1 + `SPREAD_SD` x sqrt(2 / (units - 1)) (1.52 for 120 units: 4 normal-theory
+  standard deviations of a variance ratio, about 3.5 once the replicates' own variances
+  are counted as noise too) the run is flagged (`shared` false): no floor then suits
+  every unit, and the CLI says so on stderr, naming the units furthest above and below.
+  Measured (12 seeds a world): all wandering 0.81-1.29 (about 120 units pooled), all
+  independent 0.68-1.45 (54-72; computed past the sign test, which stops such runs
+  before the spread is taken), a tenth
+  steady 0.93-1.89 (6 of 20 flagged: the bound above protects those runs), half steady
   1.85-2.86 (all flagged: there the floor falls to 0.69-0.75 and 7-11% of the wandering
   units get a shift). Units with more changes than the one split takes out sit high as
   wanderers do, and S cannot tell the two apart: the generator's world (independent
@@ -61,7 +64,7 @@ a peer series) states it instead (`DriftParams.dependence_rho`, `--dependence RH
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +89,7 @@ POOL_MAX_UNITS = 120  # a larger run pools a fixed subset (by a hash of the unit
 BOUND_LEVEL = 0.9  # the pooled floor is this upper bound of the median crossing ...
 BOUND_RESAMPLES = 200  # ... over this many resamples of the pooled units
 SPREAD_SD = 4.0  # flag a run whose units' dependence varies more than this many sds of a variance ratio
+NAMED = 5  # units named on either side in the warning of a run that does not share one dependence
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class RunDependence:
     series: int = 0  # analysed series of the kind (the pool uses the overdispersed ones)
     estimate: float | None = None  # pooled: the median crossing, of which `rho` is the upper bound
     spread: float | None = None  # pooled: the units' variance ratio at the estimate (`spread`); about 1 if shared
+    above: tuple[str, ...] = ()  # not shared: the units whose S sits furthest above the estimate's ...
+    below: tuple[str, ...] = ()  # ... and below (up to `NAMED` each): where to look before splitting the run
 
     @property
     def shared(self) -> bool:
@@ -115,19 +121,25 @@ class RunDependence:
         estimate = None if self.estimate is None else round(self.estimate, 4)
         spread = None if self.spread is None else round(self.spread, 3)
         return {"rho": rho, "source": self.source, "units": self.units, "series": self.series,
-                "estimate": estimate, "spread": spread, "shared": self.shared}
+                "estimate": estimate, "spread": spread, "shared": self.shared,
+                "above": list(self.above), "below": list(self.below)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "RunDependence":
-        return cls(**({k: v for k, v in d.items() if k != "shared"} | {"rho": d.get("rho") or 0.0}))
+        """Documents written before `estimate`, `spread`, `above` and `below` existed read
+        back with their defaults (`shared` is derived, not stored)."""
+        fields = {k: v for k, v in d.items() if k != "shared"}
+        return cls(**(fields | {"rho": d.get("rho") or 0.0, "above": tuple(d.get("above", ())),
+                                "below": tuple(d.get("below", ()))}))
 
     def describe(self, kind: str) -> str:
-        """One line for the CLI: the kind, then `summary()`."""
-        return f"{kind}: {self.summary(kind)}"
+        """One line for the CLI: the kind, then `summary()` without the unshared warning
+        (the CLI prints that on its own line, on stderr)."""
+        return f"{kind}: {self.summary(kind, warn=False)}"
 
-    def summary(self, kind: str = "mix") -> str:
+    def summary(self, kind: str = "mix", warn: bool = True) -> str:
         """Where the run's dependence of `kind` came from, in words (the CLI and the
-        report's data section)."""
+        report's data section, which also carries the `unshared` warning)."""
         examined = min(self.series, POOL_MAX_UNITS)
         of = f"{examined} series examined" + (f" (of {self.series})" if self.series > examined else "")
         if self.source == "pooled" and self.units < POOL_MIN_UNITS:
@@ -136,11 +148,11 @@ class RunDependence:
             return (f"no serial dependence shown by the {self.units} overdispersed of {of} (sign test at 5%): "
                     "the tests keep each series' own estimate")
         if self.source == "pooled":
-            point = "" if self.estimate is None else f" (estimate {self.estimate:.2f})"
-            line = (f"serial dependence rho {self.rho:.2f}, the {BOUND_LEVEL:.0%} upper bound{point} pooled over "
-                    f"the {self.units} overdispersed of {of} (a floor under each series' own estimate; assumes "
-                    "the units share recording dynamics)")
-            return line if self.shared else line + "; " + self.unshared()
+            # a document from before the bound holds the estimate itself in `rho`
+            how = "" if self.estimate is None else f", the {BOUND_LEVEL:.0%} upper bound of the estimate {self.estimate:.2f}"
+            line = (f"serial dependence rho {self.rho:.2f}{how}, pooled over the {self.units} overdispersed of {of} "
+                    "(a floor under each series' own estimate; assumes the units share recording dynamics)")
+            return line if self.shared or not warn else line + "; " + self.unshared()
         if self.source == "stated":
             return f"serial dependence rho {self.rho:.2f}, as stated (--dependence)"
         if self.source == "unit":
@@ -154,11 +166,13 @@ class RunDependence:
         return "serial dependence not modelled (--no-dependence)"
 
     def unshared(self) -> str:
-        """The warning for a run whose units do not share one dependence."""
-        return (f"warning: the units do not share it: their residual dependence varies {self.spread:.2f} times "
-                f"as much as one rho allows (limit {spread_limit(self.units):.2f}): some units wander, or change "
-                "more than once, and others do not. No floor suits both: wandering units may get false shifts, "
-                "steady ones lose power. Fit units with different dynamics separately, or state --dependence")
+        """The warning for a run whose units do not share one dependence, naming the units
+        furthest from the estimate on either side."""
+        return (f"warning: the pooled units do not share one dependence: the spread of their residual "
+                f"dependence is {self.spread:.2f} (about 1 when they do; limit {spread_limit(self.units):.2f}). "
+                f"Some wander or change more than once (furthest above: {', '.join(self.above)}) and others "
+                f"do not (furthest below: {', '.join(self.below)}); no one floor suits both: wandering units "
+                "may get false shifts, steady ones lose power. Fit such units separately, or state --dependence")
 
 
 def split_statistic(model: CountModel, ysim: np.ndarray, phi: float, min_size: int) -> np.ndarray:
@@ -242,6 +256,7 @@ def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDepen
         return RunDependence(0.0, "unit", n, n)
     pool = sorted(works, key=lambda w: w.seed_for("pool")[1])[:POOL_MAX_UNITS]
     curves = pmap(lambda w: unit_curve(w.model, w.null_phi, params.segment, w.seed_for("pool")), pool, params.workers)
+    names = [w.key for w, c in zip(pool, curves) if c is not None]
     both = np.array([c for c in curves if c is not None]).reshape(-1, 2, len(GRID))
     kept, variances = both[:, 0], both[:, 1]
     # too few overdispersed series (phi 1 has no wander to simulate: nothing to pool),
@@ -249,9 +264,14 @@ def run_dependence(works: list["SeriesWork"], params: "DriftParams") -> RunDepen
     if len(kept) < POOL_MIN_UNITS or not shows_dependence(kept[:, 0]):
         return RunDependence(0.0, "pooled", len(kept), n)
     rng = np.random.default_rng([params.seed, BOUND_RESAMPLES, len(kept)])
-    estimate = crossing(np.median(kept, axis=0))
-    return RunDependence(pooled_bound(kept, rng), "pooled", len(kept), n, estimate,
-                         spread(kept, variances, estimate))
+    # rounded as shifts.json holds them, so a document read back says what the run said
+    estimate = round(crossing(np.median(kept, axis=0)), 4)
+    ratio = round(spread(kept, variances, estimate), 3)
+    dep = RunDependence(round(max(pooled_bound(kept, rng), estimate), 4), "pooled", len(kept), n, estimate, ratio)
+    if dep.shared:
+        return dep
+    order = [names[i] for i in np.argsort(at_rho(kept, estimate), kind="stable")]
+    return replace(dep, above=tuple(order[::-1][:NAMED]), below=tuple(order[:NAMED]))
 
 
 def spread(curves: np.ndarray, variances: np.ndarray, rho: float) -> float:
@@ -277,10 +297,12 @@ def spread_limit(units: int) -> float:
 
 
 def pooled_bound(curves: np.ndarray, rng: np.random.Generator) -> float:
-    """The `BOUND_LEVEL` upper bound of the run's rho: the median crossing of `curves`
-    (units x `GRID`) over `BOUND_RESAMPLES` resamples of the units (a percentile
-    bootstrap). The floor errs high: one too low lets a wander through as steps in every
-    unit it understates, one too high costs the steady units some power."""
+    """A `BOUND_LEVEL` upper bound of the median crossing of `curves` (units x `GRID`) over
+    `BOUND_RESAMPLES` resamples of the units (a percentile bootstrap). It bounds the
+    estimate's sampling spread, not its bias (steady units among wandering ones pull the
+    median down whatever the resample): the floor errs high by that much, because one too
+    low lets a wander through as steps in every unit it understates, while one too high
+    costs the steady units some power."""
     rows = rng.integers(0, len(curves), (BOUND_RESAMPLES, len(curves)))
     medians = np.median(curves[rows], axis=1)
     return float(np.quantile([crossing(m) for m in medians], BOUND_LEVEL))
